@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Optimisation for the numeric modules even in debug builds: their loops are the hot path of every cached
+/// request, and an unoptimised HNSW or encoder makes the test suite slow without testing anything more.
+let numericSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "RouterShift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "VectorIndex", targets: ["VectorIndex"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "VectorIndex",
+            dependencies: [
+                "CBLAS",
+                "CVectorKernels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: numericSettings
+        ),
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: numericSettings),
+        .executableTarget(
+            name: "routershift-bench",
+            dependencies: [
+                "VectorIndex",
+                "BenchmarkSupport",
+                "CBLAS",
+                "CVectorKernels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/routershift-bench"
+        ),
+        .executableTarget(
+            name: "vector-index-crash-worker",
+            dependencies: ["VectorIndex", "BenchmarkSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/VectorIndexCrashWorker"
+        ),
+        .testTarget(
+            name: "VectorIndexTests",
+            dependencies: ["VectorIndex", "BenchmarkSupport", "vector-index-crash-worker"]
+        ),
+    ]
+)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test: the Swift suites, then the VectorIndex suites again under
+# ThreadSanitizer. What it needs and lacks (apt packages), it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+
+# Two cores, shared with the event loops: BLAS must not start threads of its own.
+export OPENBLAS_NUM_THREADS=1
+
+echo "==> swift build --build-tests" >&2
+swift build --build-tests
+echo "==> swift test" >&2
+swift test --skip-build
+
+echo "==> VectorIndex tests under ThreadSanitizer" >&2
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter VectorIndexTests
