@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -31,11 +32,29 @@ let package = Package(
             ],
             swiftSettings: numericSettings
         ),
+        .target(name: "CNeuralKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
+        .target(
+            name: "Embedding",
+            dependencies: [
+                "CBLAS",
+                "CNeuralKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: numericSettings
+        ),
+        .executableTarget(
+            name: "routershift",
+            dependencies: [
+                "Embedding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: numericSettings),
         .executableTarget(
             name: "routershift-bench",
             dependencies: [
                 "VectorIndex",
+                "Embedding",
                 "BenchmarkSupport",
                 "CBLAS",
                 "CVectorKernels",
@@ -52,6 +71,11 @@ let package = Package(
         .testTarget(
             name: "VectorIndexTests",
             dependencies: ["VectorIndex", "BenchmarkSupport", "vector-index-crash-worker"]
+        ),
+        .testTarget(
+            name: "EmbeddingTests",
+            dependencies: ["Embedding"],
+            resources: [.copy("Fixtures")]
         ),
     ]
 )

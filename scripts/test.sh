@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every test: the Swift suites, then the VectorIndex suites again under
-# ThreadSanitizer. What it needs and lacks (apt packages), it installs.
+# ThreadSanitizer. What it needs and lacks (apt packages, the embedding model), it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -10,6 +10,8 @@ export OPENBLAS_NUM_THREADS=1
 
 echo "==> swift build --build-tests" >&2
 swift build --build-tests
+echo "==> routershift model fetch" >&2
+.build/debug/routershift model fetch
 echo "==> swift test" >&2
 swift test --skip-build
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchmarkSupport
 import CBLAS
+import CNeuralKernels
 import CVectorKernels
 import Foundation
 
@@ -79,6 +80,7 @@ struct KernelBenchmark: ParsableCommand {
         record("cblas_sgemv", "scan \(n) rows", nanosecondsPerRow: gemv * 1e9 / Double(passes * n))
         record("rs_dot4", "scan \(n) rows", nanosecondsPerRow: simdScan * 1e9 / Double(passes * n))
         if sink == 42 { progress("") }  // keeps the pair loops from being optimised away
+        if rs_packed_gemm_available() != 0 { rows += measureGEMM() }
 
         if output.json {
             rows.forEach { print($0.jsonLine()) }
@@ -87,7 +89,59 @@ struct KernelBenchmark: ParsableCommand {
             printTable(
                 title: "Dot-product kernels, \(dim) dimensions, one thread",
                 columns: ["kernel", "pattern", "ns/row"],
-                rows: rows.map { row in ["kernel", "pattern", "ns_per_row"].map { row[$0]?.text ?? "-" } })
+                rows: rows.filter { $0["ns_per_row"] != nil }.map { row in
+                    ["kernel", "pattern", "ns_per_row"].map { row[$0]?.text ?? "-" }
+                })
+            printTable(
+                title: "Linear layers of MiniLM (384->1152, 384->384, 384->1536, 1536->384), one thread",
+                columns: ["tokens", "packed GFLOP/s", "cblas_sgemm GFLOP/s", "ratio"],
+                rows: rows.filter { $0["gflops_packed"] != nil }.map { row in
+                    [
+                        row["tokens"]?.text ?? "-", row["gflops_packed"]?.text ?? "-", row["gflops_sgemm"]?.text ?? "-",
+                        ratio(row.number("gflops_packed"), row.number("gflops_sgemm")),
+                    ]
+                })
+        }
+    }
+
+    /// The encoder's four linear shapes at several token counts: packed kernel against `cblas_sgemm`.
+    private func measureGEMM() -> [ResultRow] {
+        let shapes = [(1152, 384), (384, 384), (1536, 384), (384, 1536)]
+        var generator = SeededGenerator(seed: 3)
+        return [8, 32, 128, 1024].map { tokens in
+            var packedSeconds = 0.0
+            var blasSeconds = 0.0
+            var flops = 0.0
+            for (outputs, inputs) in shapes {
+                let weights = (0..<outputs * inputs).map { _ in generator.nextGaussian() * 0.05 }
+                let input = (0..<tokens * inputs).map { _ in generator.nextGaussian() }
+                let bias = [Float](repeating: 0.1, count: outputs)
+                let packed = UnsafeMutableRawPointer.allocate(byteCount: outputs * inputs * 4, alignment: 64)
+                    .bindMemory(to: Float.self, capacity: outputs * inputs)
+                defer { packed.deallocate() }
+                rs_pack_weights(weights, outputs, inputs, packed)
+                var result = [Float](repeating: 0, count: tokens * outputs)
+                let repeats = tokens <= 128 ? 100 : 5
+                packedSeconds +=
+                    seconds {
+                        for _ in 0..<repeats { rs_gemm_packed(input, tokens, inputs, packed, bias, outputs, &result) }
+                    } / Double(repeats)
+                blasSeconds +=
+                    seconds {
+                        for _ in 0..<repeats {
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(outputs), Int32(inputs),
+                                1, input,
+                                Int32(inputs), weights, Int32(inputs), 0, &result, Int32(outputs))
+                        }
+                    } / Double(repeats)
+                flops += 2 * Double(tokens * outputs * inputs)
+            }
+            return ResultRow([
+                ("engine", .string("routershift")), ("kernel", .string("linear")), ("tokens", .int(tokens)),
+                ("gflops_packed", .double(flops / packedSeconds / 1e9, digits: 0)),
+                ("gflops_sgemm", .double(flops / blasSeconds / 1e9, digits: 0)),
+            ])
         }
     }
 }

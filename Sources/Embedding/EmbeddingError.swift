@@ -1,0 +1,17 @@
+/// What can go wrong while embedding.
+public enum EmbeddingError: Error, Equatable, CustomStringConvertible {
+    /// The model files are missing or damaged; the message names the command that fixes it.
+    case modelUnreadable(String)
+    /// A remote embedding service failed or answered with something other than embeddings.
+    case remote(String)
+    /// The input cannot be embedded (for example, no texts at all where some are required).
+    case invalidInput(String)
+
+    public var description: String {
+        switch self {
+        case .modelUnreadable(let message): message
+        case .remote(let message): "remote embedder: \(message)"
+        case .invalidInput(let message): "invalid input: \(message)"
+        }
+    }
+}
