@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs every test: the Swift suites, then the VectorIndex suites again under
-# ThreadSanitizer. What it needs and lacks (apt packages, the embedding model), it installs.
+# Sets up a fresh machine and runs every test: the Swift suites, the end-to-end suite with the official
+# Python SDKs, then the VectorIndex suites again under ThreadSanitizer. What it needs and lacks (apt
+# packages, the embedding model, the SDKs in .venv), it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -14,6 +15,9 @@ echo "==> routershift model fetch" >&2
 .build/debug/routershift model fetch
 echo "==> swift test" >&2
 swift test --skip-build
+
+echo "==> end-to-end tests with the official OpenAI, Anthropic and Gemini SDKs" >&2
+ROUTERSHIFT_BIN=.build/debug/routershift ./scripts/e2e.sh
 
 echo "==> VectorIndex tests under ThreadSanitizer" >&2
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan

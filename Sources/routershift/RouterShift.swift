@@ -5,7 +5,10 @@ struct RouterShift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routershift",
         abstract: "A self-hosted LLM gateway with a semantic cache.",
-        subcommands: [ModelCommand.self, EmbedCommand.self]
+        subcommands: [
+            ServeCommand.self, ConfigCommand.self, KeysCommand.self, ModelCommand.self, EmbedCommand.self,
+            MockUpstreamCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+
+/// The admin API, master key only: virtual keys and routing state.
+struct AdminRoutes {
+    let gateway: Gateway
+
+    func register(on router: Router<GatewayContext>) {
+        let admin = router.group("admin")
+        admin.post("keys") { request, _ in try await createKey(request) }
+        admin.get("keys") { request, _ in try listKeys(request) }
+        admin.delete("keys/:id") { _, context in try revokeKey(context) }
+        admin.post("keys/:id/revoke") { _, context in try revokeKey(context) }
+        admin.get("routing") { _, _ in routingState() }
+    }
+
+    private func createKey(_ request: Request) async throws -> Response {
+        let fields = try JSONFields(try await request.decodeJSONBody(limit: 64 * 1024))
+        var models: [String]?
+        if let values = try fields.array("models") {
+            models = try values.enumerated().map { index, value throws(GatewayError) in
+                guard let name = value.string else {
+                    throw GatewayError.invalid("`models[\(index)]` must be a string.", param: "models")
+                }
+                return name
+            }
+        }
+        let draft = KeyDraft(
+            name: try fields.requiredString("name"), team: try fields.string("team"), models: models,
+            rpm: try fields.int("rpm", atLeast: 1), tpm: try fields.int("tpm", atLeast: 1),
+            maxParallel: try fields.int("max_parallel", atLeast: 1), budget: try fields.number("budget", in: 0...1e12),
+            budgetPeriod: try budgetPeriod(fields))
+        let (key, secret) = try gateway.store.createKey(draft)
+        var json = Self.json(key)
+        json["key"] = .string(secret)
+        return jsonResponse(.object(json), status: .created)
+    }
+
+    private func budgetPeriod(_ fields: JSONFields) throws(GatewayError) -> String? {
+        guard let period = try fields.string("budget_period") else { return nil }
+        guard ["day", "week", "month", "total"].contains(period) else {
+            throw GatewayError.invalid("`budget_period` must be day, week, month or total.", param: "budget_period")
+        }
+        return period
+    }
+
+    private func listKeys(_ request: Request) throws -> Response {
+        let includeRevoked = request.uri.queryParameters.get("include_revoked") == "true"
+        let keys = try gateway.store.keys(includeRevoked: includeRevoked)
+        return jsonResponse(["object": "list", "data": .array(keys.map { .object(Self.json($0)) })])
+    }
+
+    private func revokeKey(_ context: GatewayContext) throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let key = try gateway.store.revokeKey(id) else {
+            throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
+        }
+        return jsonResponse(.object(Self.json(key)))
+    }
+
+    private func routingState() -> Response {
+        let snapshot = gateway.routing.snapshot()
+        let data = (try? JSONEncoder().encode(snapshot)).flatMap { try? JSONValue.parse($0) } ?? .array([])
+        return jsonResponse(["object": "list", "data": data])
+    }
+
+    /// A key as the API shows it: never its secret or hash.
+    static func json(_ key: VirtualKey) -> [String: JSONValue] {
+        var json: [String: JSONValue] = [
+            "id": .string(key.id), "name": .string(key.name), "prefix": .string(key.prefix),
+            "created_at": .number(key.createdAt), "revoked": .bool(key.isRevoked),
+        ]
+        json["team"] = key.team.map(JSONValue.string) ?? .null
+        json["models"] = key.models.map { .array($0.map(JSONValue.string)) } ?? .null
+        json["rpm"] = key.rpm.map { .integer(Int64($0)) } ?? .null
+        json["tpm"] = key.tpm.map { .integer(Int64($0)) } ?? .null
+        json["max_parallel"] = key.maxParallel.map { .integer(Int64($0)) } ?? .null
+        json["budget"] = key.budget.map(JSONValue.number) ?? .null
+        json["budget_period"] = key.budgetPeriod.map(JSONValue.string) ?? .null
+        json["revoked_at"] = key.revokedAt.map(JSONValue.number) ?? .null
+        return json
+    }
+}

@@ -1,0 +1,169 @@
+/// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
+public struct GatewayConfiguration: Sendable {
+    public struct Server: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 4000
+        /// The key for /admin and every model; nil leaves only virtual keys (and no admin API).
+        public var masterKey: String?
+        public var maxBodyBytes = 10 * 1024 * 1024
+        public init() {}
+    }
+
+    public enum ProviderKind: String, Sendable, CaseIterable {
+        case openAI = "openai"
+        case anthropic
+        case gemini
+    }
+
+    public struct Provider: Sendable {
+        public var name: String
+        public var kind: ProviderKind
+        /// For OpenAI-compatible providers, up to and including the version (`https://api.openai.com/v1`).
+        public var baseURL: String
+        public var apiKey: String?
+        /// Read timeout: the longest silence between bytes of an answer.
+        public var timeout: Double = 60
+        public var connectTimeout: Double = 10
+        /// Extra headers sent upstream (organisation, project, ...).
+        public var headers: [String: String] = [:]
+    }
+
+    public enum Strategy: String, Sendable, CaseIterable {
+        case weighted
+        case roundRobin = "round-robin"
+        case latency
+        case failover
+        case cost
+        case leastBusy = "least-busy"
+    }
+
+    public struct Deployment: Sendable {
+        /// Unique within its model group; defaults to `provider/model`.
+        public var name: String
+        public var provider: String
+        /// The model name the provider knows.
+        public var model: String
+        public var weight: Double = 1
+        /// The provider's quotas for this deployment, requests and tokens per minute.
+        public var rpm: Int?
+        public var tpm: Int?
+        /// Lower is tried first by the failover strategy; defaults to the order in the file.
+        public var priority: Int
+        /// Prices per million tokens, overriding the price table.
+        public var inputPrice: Double?
+        public var outputPrice: Double?
+    }
+
+    public struct ModelGroup: Sendable {
+        public var name: String
+        public var strategy: Strategy = .weighted
+        public var deployments: [Deployment]
+        public var fallbacks: [String] = []
+        /// A per-group similarity threshold for the semantic cache, raising or lowering the global one.
+        public var cacheThreshold: Double?
+        public var cacheEnabled = true
+    }
+
+    public struct Breaker: Sendable {
+        public var consecutiveFailures = 5
+        public var errorRate = 0.5
+        public var window: Double = 30
+        public var minimumRequests = 10
+        public var cooldown: Double = 30
+    }
+
+    public struct Routing: Sendable {
+        /// Further attempts after the first, across deployments and fallback groups.
+        public var retries = 2
+        public var backoffBase: Double = 0.1
+        public var backoffMax: Double = 2
+        /// The longest a request may take end to end, retries included.
+        public var deadline: Double = 600
+        /// The share of latency-routed requests sent to a deployment other than the fastest.
+        public var latencyExploration = 0.05
+        public var breaker = Breaker()
+    }
+
+    public enum CacheScope: String, Sendable, CaseIterable {
+        case key
+        case team
+        case global
+    }
+
+    public enum EmbedderKind: Sendable {
+        case local(modelDirectory: String)
+        case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
+    }
+
+    public struct Cache: Sendable {
+        public var enabled = true
+        /// Cosine similarity at or above which a cached prompt may answer.
+        public var threshold = 0.9
+        public var scope: CacheScope = .key
+        public var ttl: Double = 7 * 86400
+        public var maxEntries = 1_000_000
+        public var semantic = true
+        /// User turns embedded, counting back from the last.
+        public var embedTurns = 1
+        /// Longer conversations skip the semantic layer.
+        public var maxTurns = 8
+        /// Requests above this temperature skip the semantic layer.
+        public var maxTemperature = 1.0
+        public var embedder: EmbedderKind = .local(modelDirectory: "data/models/all-MiniLM-L6-v2")
+        public var verifier = Verifier()
+    }
+
+    public struct Verifier: Sendable {
+        public var enabled = true
+        public var file = "data/verifier.json"
+        /// Overrides the threshold stored with the verifier's parameters.
+        public var threshold: Double?
+        /// The lowest cosine a candidate needs before the verifier looks at it.
+        public var candidateThreshold = 0.8
+    }
+
+    public struct Pricing: Sendable {
+        public var file = "data/prices.json"
+        public var overrides: [String: ModelPrice] = [:]
+    }
+
+    public struct Logging: Sendable {
+        public var level = "info"
+        /// Request-log rows older than this are pruned.
+        public var retention: Double = 30 * 86400
+        public var maxRows = 1_000_000
+    }
+
+    public var server = Server()
+    public var databasePath = "routershift.sqlite"
+    public var providers: [Provider] = []
+    public var models: [ModelGroup] = []
+    public var routing = Routing()
+    public var cache = Cache()
+    public var pricing = Pricing()
+    public var logging = Logging()
+
+    public init() {}
+
+    public func provider(named name: String) -> Provider? { providers.first { $0.name == name } }
+    public func group(named name: String) -> ModelGroup? { models.first { $0.name == name } }
+}
+
+/// Prices in dollars per million tokens.
+public struct ModelPrice: Sendable, Equatable, Codable {
+    public var input: Double
+    public var output: Double
+    /// For prompt tokens the provider served from its own cache, where it charges less.
+    public var cachedInput: Double?
+
+    public init(input: Double, output: Double, cachedInput: Double? = nil) {
+        self.input = input
+        self.output = output
+        self.cachedInput = cachedInput
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case input, output
+        case cachedInput = "cached_input"
+    }
+}

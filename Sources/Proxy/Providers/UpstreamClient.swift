@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The one HTTP client all upstream traffic shares: keep-alive connections pooled per host, a connect
+/// timeout, a read timeout between bytes, and a deadline per call. A call is cancelled with its task, so a
+/// client that goes away cancels the upstream request.
+public final class UpstreamClient: Sendable {
+    let http: HTTPClient
+
+    /// - Parameters:
+    ///   - connectTimeout: seconds to establish a connection.
+    ///   - readTimeout: the longest silence, in seconds, between bytes of an answer (a stream's gaps included).
+    public init(connectTimeout: Double = 10, readTimeout: Double = 300, maxConnectionsPerHost: Int = 512) {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .milliseconds(Int64(connectTimeout * 1000)), read: .milliseconds(Int64(readTimeout * 1000))),
+            connectionPool: .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost),
+            decompression: .disabled)
+        configuration.httpVersion = .automatic
+        http = HTTPClient(
+            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    }
+
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Sends `request` and returns once the response head has arrived.
+    ///
+    /// - Throws: ``UpstreamFailure``: `.timeout` past `deadline`, `.connection` for network errors,
+    ///   `.cancelled` if the task was cancelled.
+    func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws(UpstreamFailure) -> HTTPClientResponse {
+        do {
+            return try await http.execute(request, deadline: deadline)
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    static func failure(_ error: any Error) -> UpstreamFailure {
+        if let failure = error as? UpstreamFailure { return failure }
+        if error is CancellationError { return .cancelled }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout
+            case .cancelled: return .cancelled
+            default: return .connection(String(describing: client))
+            }
+        }
+        return .connection(String(describing: error))
+    }
+
+    /// Reads a non-2xx answer into a failure: its status, its error message (from the usual JSON shapes,
+    /// without credentials) and any Retry-After.
+    static func failure(from response: HTTPClientResponse, secrets: [String]) async -> UpstreamFailure {
+        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        var message = body
+        if let json = try? JSONValue.parse(Array(body.utf8)) {
+            message = json["error"]?["message"]?.string ?? json["error"]?.string ?? json["message"]?.string ?? body
+        }
+        if message.isEmpty { message = HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase }
+        for secret in secrets where secret.count >= 4 {
+            message = message.replacingOccurrences(of: secret, with: "[redacted]")
+        }
+        let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+        return .status(Int(response.status.code), message: String(message.prefix(2000)), retryAfter: retryAfter)
+    }
+}

@@ -1,0 +1,167 @@
+import NIOCore
+import Synchronization
+
+/// The one routing loop every endpoint goes through: picks a deployment of the model group by its
+/// strategy, skipping open breakers and exhausted quotas; retries retryable failures on other deployments
+/// with exponential backoff and jitter, honouring Retry-After; falls back to other groups when a whole group
+/// fails; and stops at the request's deadline.
+public final class RoutingCore: Sendable {
+    public let groups: [String: ModelGroup]
+    let settings: GatewayConfiguration.Routing
+    let clock: any RoutingClock
+    private let random: Mutex<SeededRandom>
+
+    init(groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any RoutingClock, seed: UInt64) {
+        self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.settings = settings
+        self.clock = clock
+        random = Mutex(SeededRandom(seed: seed))
+    }
+
+    /// The result of a routed call and who served it.
+    public struct Routed<Value: Sendable>: Sendable {
+        public let value: Value
+        public let deployment: Deployment
+        /// Attempts made, the successful one included.
+        public let attempts: Int
+    }
+
+    /// Runs `operation` on deployments of `model` until one succeeds.
+    ///
+    /// - Parameters:
+    ///   - estimatedTokens: what the request will likely cost, for tokens-per-minute quotas.
+    ///   - isStream: streams are timed to their first chunk, and routed on that.
+    ///   - operation: one attempt on one deployment, with that attempt's deadline. For a stream it returns
+    ///     once the first chunk is in hand, so a stream fails over only before its first byte reaches the client.
+    /// - Throws: ``GatewayError``: 404 for an unknown model; 503 when every deployment's breaker is open (with
+    ///   when the first reopens); 429 when every deployment is at its quota; otherwise the last failure.
+    public func execute<Value: Sendable>(
+        model: String, estimatedTokens: Int = 0, isStream: Bool = false,
+        operation: (Deployment, NIODeadline) async throws(UpstreamFailure) -> Value
+    ) async throws(GatewayError) -> Routed<Value> {
+        guard let primary = groups[model] else { throw .unknownModel(model) }
+        let started = clock.now()
+        let deadline = started + settings.deadline
+        var chain = [primary]
+        for name in primary.fallbacks where !chain.contains(where: { $0.name == name }) {
+            if let group = groups[name] { chain.append(group) }
+        }
+
+        var attempts = 0
+        var lastFailure: UpstreamFailure?
+        var earliestReopen: Double?
+        var earliestRested: Double?
+        for group in chain {
+            var tried: Set<String> = []
+            var groupAttempts = 0
+            while groupAttempts <= settings.retries {
+                let now = clock.now()
+                guard now < deadline else { throw lastFailure?.gatewayError ?? UpstreamFailure.timeout.gatewayError }
+                var candidates: [Deployment] = []
+                var groupRested: Double?
+                for deployment in group.deployments {
+                    switch deployment.availability(now: now, estimatedTokens: estimatedTokens) {
+                    case .available: candidates.append(deployment)
+                    case .breakerOpen(let until): earliestReopen = min(earliestReopen ?? until, until)
+                    case .resting(let until): groupRested = min(groupRested ?? until, until)
+                    }
+                }
+                if let groupRested { earliestRested = min(earliestRested ?? groupRested, groupRested) }
+                if candidates.isEmpty {
+                    // A retry waits out a Retry-After or quota that ends within the deadline; a first attempt
+                    // does not queue behind quotas, it is refused at once.
+                    guard lastFailure != nil, let groupRested, groupRested < deadline else { break }
+                    try? await clock.sleep(seconds: groupRested - now)
+                    continue
+                }
+                let fresh = candidates.filter { !tried.contains($0.name) }
+                let pick = random.withLock { random in
+                    group.choose(
+                        from: fresh.isEmpty ? candidates : fresh, isStream: isStream,
+                        exploration: settings.latencyExploration,
+                        random: &random)
+                }
+                if fresh.isEmpty {
+                    // Every deployment has been tried: wait before trying one again.
+                    let pause = backoff(groupAttempts)
+                    guard now + pause < deadline else { break }
+                    try? await clock.sleep(seconds: pause)
+                }
+                guard pick.begin(now: clock.now()) else { continue }
+                attempts += 1
+                groupAttempts += 1
+                let attemptStart = clock.now()
+                let attemptDeadline = min(deadline, attemptStart + pick.timeout)
+                do {
+                    let value = try await operation(pick, Self.nioDeadline(seconds: attemptDeadline - attemptStart))
+                    let end = clock.now()
+                    pick.end(.success, seconds: end - attemptStart, isStream: isStream, now: end)
+                    return Routed(value: value, deployment: pick, attempts: attempts)
+                } catch {
+                    let end = clock.now()
+                    if error.isRetryable {
+                        var retryAfter: Double?
+                        if case .status(429, _, let after) = error { retryAfter = after ?? 1 }
+                        pick.end(
+                            .failure(retryAfter: retryAfter), seconds: end - attemptStart, isStream: isStream, now: end)
+                    } else {
+                        pick.end(.neutral, seconds: end - attemptStart, isStream: isStream, now: end)
+                        throw error.gatewayError
+                    }
+                    tried.insert(pick.name)
+                    lastFailure = error
+                }
+            }
+        }
+        if let lastFailure { throw lastFailure.gatewayError }
+        let now = clock.now()
+        if let earliestReopen {
+            let seconds = max(1, Int((earliestReopen - now).rounded(.up)))
+            throw GatewayError(
+                .unavailable,
+                "Every deployment of `\(model)`\(chain.count > 1 ? " and its fallbacks" : "") is failing and its circuit is open; "
+                    + "the first will be tried again in \(seconds) s.",
+                code: "circuit_open", retryAfter: seconds)
+        }
+        let seconds = max(1, Int(((earliestRested ?? now + 1) - now).rounded(.up)))
+        throw GatewayError(
+            .rateLimited, "Every deployment of `\(model)` is at its rate limit; retry in \(seconds) s.",
+            code: "deployment_rate_limited", retryAfter: seconds)
+    }
+
+    /// Exponential backoff with full jitter: up to base x 2^attempt, capped.
+    private func backoff(_ attempt: Int) -> Double {
+        let ceiling = min(settings.backoffMax, settings.backoffBase * Double(1 << min(attempt, 16)))
+        return random.withLock { Double.random(in: ceiling / 2...max(ceiling, ceiling / 2 + 1e-9), using: &$0) }
+    }
+
+    private static func nioDeadline(seconds: Double) -> NIODeadline {
+        .now() + .nanoseconds(Int64(max(seconds, 0.001) * 1e9))
+    }
+
+    /// Counts a response's tokens against its deployment's quota.
+    public func recordTokens(_ tokens: Int, on deployment: Deployment) {
+        deployment.recordTokens(tokens, now: clock.now())
+    }
+
+    /// Every deployment's state, for /admin/routing.
+    public func snapshot() -> [DeploymentSnapshot] {
+        let now = clock.now()
+        return groups.keys.sorted().flatMap { groups[$0]!.deployments.map { $0.snapshot(now: now) } }
+    }
+}
+
+/// SplitMix64, seeded: reproducible routing decisions in tests.
+struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Authenticates every /v1 and /admin request: `Authorization: Bearer KEY` or `x-api-key: KEY` (and, on
+/// Gemini paths, `x-goog-api-key` or `?key=`), the master key from the configuration or a virtual key from
+/// the store. A revoked key is refused from the moment it is revoked: keys are looked up per request.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+
+    let masterKey: String?
+    let keys: any KeyStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1") || path.hasPrefix("/admin") else { return try await next(request, context) }
+        guard let secret = Self.presentedKey(request) else {
+            throw GatewayError(
+                .authentication, "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+                code: "missing_api_key")
+        }
+        var context = context
+        if let masterKey, Secrets.constantTimeEquals(secret, masterKey) {
+            context.principal = .master
+        } else {
+            let hash = Secrets.sha256Hex(secret)
+            guard let key = try keys.key(hash: hash), Secrets.constantTimeEquals(key.hash, hash) else {
+                throw GatewayError(.authentication, "Invalid API key.", code: "invalid_api_key")
+            }
+            guard !key.isRevoked else {
+                throw GatewayError(.authentication, "This API key has been revoked.", code: "revoked_api_key")
+            }
+            context.principal = .key(key)
+        }
+        if path.hasPrefix("/admin"), case .key = context.principal {
+            throw GatewayError(.permission, "The admin API needs the master key.", code: "admin_only")
+        }
+        return try await next(request, context)
+    }
+
+    static func presentedKey(_ request: Request) -> String? {
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                return String(parts[1]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
+        if let key = request.headers[HTTPField.Name("x-goog-api-key")!], !key.isEmpty { return key }
+        if let key = request.uri.queryParameters.get("key"), !key.isEmpty { return key }
+        return nil
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The gateway assembled from its configuration: store, providers, routing core, limits and routes. It owns
+/// the shared upstream HTTP client and shuts it down after the server stops.
+public final class Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let store: GatewayStore
+    public let routing: RoutingCore
+    let upstream: UpstreamClient
+    let limiter: KeyLimiter
+    let prices: PriceTable
+    let recorder: any RequestRecorder
+    let watcher = DisconnectWatcher()
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - clock: the routing core's clock; tests pass one they move by hand.
+    ///   - randomSeed: seeds routing choices, for reproducible tests.
+    public init(
+        configuration: GatewayConfiguration, logger: Logger, clock: any RoutingClock = SystemClock(),
+        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), recorder: (any RequestRecorder)? = nil
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        store = try GatewayStore(path: configuration.databasePath)
+        let prices = try PriceTable(file: configuration.pricing.file, overrides: configuration.pricing.overrides)
+        self.prices = prices
+        let connectTimeout = configuration.providers.map(\.connectTimeout).max() ?? 10
+        let readTimeout = max(configuration.providers.map(\.timeout).max() ?? 60, 60)
+        let upstream = UpstreamClient(connectTimeout: connectTimeout, readTimeout: readTimeout)
+        self.upstream = upstream
+        var adapters: [String: any ProviderAdapter] = [:]
+        for provider in configuration.providers {
+            adapters[provider.name] = Self.adapter(for: provider, client: upstream)
+        }
+        let now = clock.now()
+        let groups = configuration.models.map { group in
+            ModelGroup(
+                name: group.name, strategy: group.strategy,
+                deployments: group.deployments.map { deployment in
+                    let provider = configuration.provider(named: deployment.provider)!
+                    let listed = prices.price(for: deployment.model)
+                    let price =
+                        deployment.inputPrice.map {
+                            ModelPrice(input: $0, output: deployment.outputPrice ?? listed?.output ?? 0)
+                        } ?? listed
+                    return Deployment(
+                        configuration: deployment, group: group.name, adapter: adapters[deployment.provider]!,
+                        timeout: provider.timeout, price: price, breaker: configuration.routing.breaker, now: now)
+                },
+                fallbacks: group.fallbacks)
+        }
+        routing = RoutingCore(groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed)
+        limiter = KeyLimiter(clock: clock)
+        self.recorder = recorder ?? LoggingRecorder(logger: logger)
+    }
+
+    static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {
+        switch provider.kind {
+        case .openAI: OpenAICompatibleProvider(configuration: provider, client: client)
+        case .anthropic: AnthropicProvider(configuration: provider, client: client)
+        case .gemini: GeminiProvider(configuration: provider, client: client)
+        }
+    }
+
+    var chat: ChatService { ChatService(routing: routing, limiter: limiter, prices: prices, recorder: recorder) }
+
+    /// The HTTP routes of the gateway, behind error rendering and authentication.
+    public func makeRouter() -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
+        HealthRoutes().register(on: router)
+        OpenAIRoutes(gateway: self).register(on: router)
+        AnthropicRoutes(gateway: self).register(on: router)
+        GeminiRoutes(gateway: self).register(on: router)
+        AdminRoutes(gateway: self).register(on: router)
+        return router
+    }
+
+    /// The Hummingbird application serving ``makeRouter()`` on the configured address.
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: makeRouter(),
+            configuration: .init(
+                address: .hostname(configuration.server.host, port: configuration.server.port),
+                serverName: "RouterShift"),
+            onServerRunning: onServerRunning, logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT; requests in flight finish before it returns. Then closes the upstream
+    /// client.
+    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let application = makeApplication(onServerRunning: onServerRunning)
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            try? await upstream.shutdown()
+            throw error
+        }
+        try await upstream.shutdown()
+    }
+
+    /// Closes the upstream client, for a gateway built without ``run(onServerRunning:)`` (tests).
+    public func shutdown() async throws {
+        try await upstream.shutdown()
+    }
+}
+
+/// Writes one log line per request (no keys, no content).
+struct LoggingRecorder: RequestRecorder {
+    let logger: Logger
+
+    func record(_ record: RequestRecord) {
+        logger.info(
+            "request",
+            metadata: [
+                "endpoint": "\(record.endpoint)", "model": "\(record.model)", "status": "\(record.status)",
+                "latency_ms": "\(Int(record.latencyMilliseconds))", "deployment": "\(record.deployment ?? "-")",
+                "key": "\(record.keyID)", "cache": "\(record.cacheResult ?? "-")",
+                "tokens": "\(record.inputTokens + record.outputTokens)",
+            ])
+    }
+}

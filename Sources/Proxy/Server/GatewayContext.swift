@@ -1,0 +1,43 @@
+import Hummingbird
+import NIOCore
+
+/// Who is calling: the operator with the master key, or a client with a virtual key.
+public enum Principal: Sendable {
+    case master
+    case key(VirtualKey)
+
+    public func allows(model: String) -> Bool {
+        switch self {
+        case .master: true
+        case .key(let key): key.allows(model: model)
+        }
+    }
+
+    /// The key's id for logs and cache scope ("master" for the master key).
+    public var keyID: String {
+        switch self {
+        case .master: "master"
+        case .key(let key): key.id
+        }
+    }
+
+    public var team: String? {
+        switch self {
+        case .master: nil
+        case .key(let key): key.team
+        }
+    }
+}
+
+/// The request context of every gateway route: Hummingbird's core context, the connection (to notice a
+/// client going away), and the caller once authenticated.
+public struct GatewayContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}

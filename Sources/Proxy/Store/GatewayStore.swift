@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// The gateway's SQLite database (GRDB `DatabasePool`, WAL): keys, cache entries and their index, the
+/// request log, async tasks. Each concern reaches it through a narrow protocol (``KeyStore``, ...) so a
+/// PostgreSQL store can be added beside it later.
+public final class GatewayStore: Sendable {
+    public let database: DatabasePool
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // Durable against process crashes (not power loss) without an fsync per commit.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(5)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-keys") { db in
+            try db.create(table: "virtual_key") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("hash", .text).notNull().unique()
+                table.column("prefix", .text).notNull()
+                table.column("team", .text)
+                table.column("allowed_models", .text)
+                table.column("rpm", .integer)
+                table.column("tpm", .integer)
+                table.column("max_parallel", .integer)
+                table.column("budget", .double)
+                table.column("budget_period", .text)
+                table.column("created_at", .double).notNull()
+                table.column("revoked_at", .double)
+            }
+        }
+        return migrator
+    }
+}

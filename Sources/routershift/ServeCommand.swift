@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Proxy
+
+/// Options naming the configuration file.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config = "routershift.yaml"
+
+    func load() throws -> GatewayConfiguration {
+        do {
+            return try ConfigurationLoader.load(path: config)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the gateway until SIGTERM or SIGINT; requests in flight finish first.")
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Override server.port.") var port: Int?
+
+    func run() async throws {
+        var configuration = try options.load()
+        if let port { configuration.server.port = port }
+        let logger = makeLogger(level: configuration.logging.level)
+        let gateway = try Gateway(configuration: configuration, logger: logger)
+        let models = configuration.models.count
+        try await gateway.run { channel in
+            logger.notice(
+                "serving", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "models": "\(models)"])
+        }
+    }
+}
+
+/// Logs as `level label: message key=value ...` on standard error; never a secret (nothing logs one).
+func makeLogger(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    return Logger(label: "routershift")
+}

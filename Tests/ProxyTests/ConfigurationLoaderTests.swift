@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import Proxy
+
+@Suite struct ConfigurationLoaderTests {
+    @Test func readsTheShippedDefaultConfiguration() throws {
+        let configuration = try ConfigurationLoader.load(
+            path: "data/routershift.yaml", environment: ["ROUTERSHIFT_MASTER_KEY": "sk-master-0000"])
+        #expect(configuration.server.masterKey == "sk-master-0000")
+        #expect(configuration.providers.map(\.kind) == [.openAI, .anthropic, .gemini])
+        #expect(configuration.group(named: "claude-sonnet-4")?.fallbacks == ["gpt-4o-mini"])
+        #expect(configuration.cache.enabled)
+    }
+
+    @Test func resolvesSecretsAndDurations() throws {
+        let configuration = try ConfigurationLoader.parse(
+            """
+            server: { master_key: env:MASTER }
+            providers:
+              - { name: openai, kind: openai, base_url: "https://api.openai.com/v1/", api_key: env:OPENAI_API_KEY, timeout: 2m }
+            models:
+              - name: gpt-4o
+                strategy: latency
+                deployments: [ { provider: openai, model: gpt-4o, rpm: 500, tpm: 30000 } ]
+            cache: { ttl: 36h, threshold: 0.93 }
+            routing: { backoff: 250ms, breaker: { cooldown: 1m } }
+            """, environment: ["MASTER": "sk-master-1234", "OPENAI_API_KEY": "sk-provider"])
+        #expect(configuration.providers[0].apiKey == "sk-provider")
+        #expect(configuration.providers[0].baseURL == "https://api.openai.com/v1")
+        #expect(configuration.providers[0].timeout == 120)
+        #expect(configuration.models[0].deployments[0].name == "openai/gpt-4o")
+        #expect(configuration.models[0].strategy == .latency)
+        #expect(configuration.cache.ttl == 36 * 3600 && configuration.cache.threshold == 0.93)
+        #expect(configuration.routing.backoffBase == 0.25 && configuration.routing.breaker.cooldown == 60)
+    }
+
+    /// Every problem at once, each with its path and line.
+    @Test func reportsEveryProblemWithItsPlace() throws {
+        let text = """
+            server: { port: 99999, master_key: env:MISSING_KEY }
+            providers:
+              - { name: openai, kind: openia, base_url: "https://x" }
+              - { name: local, kind: openai, base_url: "not a url" }
+            models:
+              - name: gpt-4o
+                strategi: weighted
+                deployments:
+                  - { provider: azure, model: gpt-4o }
+                fallbacks: [claude]
+              - name: empty
+            cache: { threshold: 1.5, scope: tenant }
+            """
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(text, file: "bad.yaml")
+        }
+        let problems = Dictionary(error.problems.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(problems["server.port"]?.line == 1)
+        #expect(problems["server.master_key"]?.message == "environment variable MISSING_KEY is not set")
+        #expect(problems["providers[0].kind"]?.message.contains("openia") == true)
+        #expect(problems["providers[1].base_url"] != nil)
+        #expect(problems["models[0].strategi"]?.message == "unknown key `strategi` (did you mean `strategy`?)")
+        #expect(problems["models[0].deployments[0].provider"]?.message == "no provider named `azure` is configured")
+        #expect(problems["models[0].fallbacks[0]"]?.line == 10)
+        #expect(problems["models[1].deployments"] != nil)
+        #expect(problems["cache.threshold"] != nil && problems["cache.scope"] != nil)
+        #expect(error.problems.count >= 10)
+        #expect(error.description.hasPrefix("bad.yaml: "))
+    }
+
+    @Test func invalidYAMLIsOneProblemWithItsLine() {
+        let error = try? ConfigurationLoader.parse("models: [unclosed\n  - x: y")
+        #expect(error == nil)
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse("models: [unclosed\n  - x: y") }
+    }
+}

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MockUpstream
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+@testable import Proxy
+
+/// A mock upstream and a gateway in front of it, both serving on ephemeral loopback ports for the length
+/// of `body`, and an HTTP client to call the gateway with.
+struct LiveGateway {
+    let baseURL: String
+    let mockURL: String
+    let gateway: Gateway
+    let client: HTTPClient
+    static let masterKey = "sk-master-test-0001"
+
+    /// - Parameter configure: edits the gateway configuration; `MOCK` in base URLs is the mock's address.
+    static func run<Result: Sendable>(
+        mock options: MockOptions = MockOptions(), yaml: String,
+        _ body: @Sendable (LiveGateway) async throws -> Result
+    ) async throws -> Result {
+        let logger = {
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            return logger
+        }()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let mockPort = Ports()
+            group.addTask {
+                try await MockUpstreamServer(options: options).run(host: "127.0.0.1", port: 0, logger: logger) { port in
+                    mockPort.set(port)
+                }
+            }
+            let mock = "http://127.0.0.1:\(try await mockPort.wait())"
+            let text =
+                yaml.replacingOccurrences(of: "MOCK", with: mock)
+                + "\ndatabase: { path: \(directory.path)/gateway.sqlite }\npricing: { file: data/prices.json }\n"
+            var configuration = try ConfigurationLoader.parse(text, environment: [:])
+            configuration.server.port = 0
+            configuration.server.masterKey = masterKey
+            let gateway = try Gateway(configuration: configuration, logger: logger)
+            let gatewayPort = Ports()
+            group.addTask {
+                let application = gateway.makeApplication { channel in gatewayPort.set(channel.localAddress?.port ?? 0)
+                }
+                try await application.runService()
+            }
+            let base = "http://127.0.0.1:\(try await gatewayPort.wait())"
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { _ = client.shutdown() }
+            let result = try await body(LiveGateway(baseURL: base, mockURL: mock, gateway: gateway, client: client))
+            group.cancelAll()
+            try await gateway.shutdown()
+            return result
+        }
+    }
+
+    /// POSTs JSON to the gateway with the master key (or `key`) and returns status, headers and body.
+    func post(_ path: String, _ body: JSONValue, key: String? = nil, headers: [(String, String)] = []) async throws
+        -> (status: Int, headers: HTTPHeaders, body: JSONValue, text: String)
+    {
+        try await send(path, method: .POST, body: body.serialized(), key: key, headers: headers)
+    }
+
+    func get(_ path: String, key: String? = nil) async throws -> (
+        status: Int, headers: HTTPHeaders, body: JSONValue, text: String
+    ) {
+        try await send(path, method: .GET, body: nil, key: key, headers: [])
+    }
+
+    func send(_ path: String, method: HTTPMethod, body: [UInt8]?, key: String?, headers: [(String, String)])
+        async throws
+        -> (status: Int, headers: HTTPHeaders, body: JSONValue, text: String)
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        let text = String(buffer: buffer)
+        return (Int(response.status.code), response.headers, (try? JSONValue.parse(Array(text.utf8))) ?? .null, text)
+    }
+}
+
+/// A port reported by a server once it is listening.
+final class Ports: Sendable {
+    private let port = Mutex<Int?>(nil)
+
+    func set(_ value: Int) { port.withLock { $0 = value } }
+
+    func wait() async throws -> Int {
+        for _ in 0..<1000 {
+            if let value = port.withLock({ $0 }) { return value }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw CancellationError()
+    }
+}
