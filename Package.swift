@@ -100,7 +100,10 @@ let package = Package(
                 "BenchmarkSupport",
                 "CBLAS",
                 "CVectorKernels",
+                "CNeuralKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/routershift-bench"

@@ -201,10 +201,16 @@ def export_onnx(model_dir, out_path):
     os.replace(tmp, out_path)  # atomic: a cached file is always complete
 
 
+def cached_onnx_path(cache_dir, digest):
+    """Where the export of the model.safetensors with this sha256 is cached
+    (also used by gptcache_peer.py)."""
+    return cache_dir / f"all-minilm-l6-v2-{digest}-fp32-opset{OPSET}.onnx"
+
+
 def ensure_onnx(model_dir, cache_dir):
     weights = model_dir / "model.safetensors"
     digest = sha256_file(weights)
-    out = cache_dir / f"all-minilm-l6-v2-{digest}-fp32-opset{OPSET}.onnx"
+    out = cached_onnx_path(cache_dir, digest)
     if out.is_file():
         log(f"using cached ONNX {out}")
         return out, digest

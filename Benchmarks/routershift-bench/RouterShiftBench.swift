@@ -6,7 +6,9 @@ struct RouterShiftBench: AsyncParsableCommand {
         commandName: "routershift-bench",
         abstract: "Benchmarks of RouterShift's components, each beside its peer on the same data in the same run.",
         discussion: "Run in release mode from the repository root: swift run -c release routershift-bench index",
-        subcommands: [IndexBenchmark.self, EmbedBenchmark.self, KernelBenchmark.self]
+        subcommands: [
+            IndexBenchmark.self, EmbedBenchmark.self, ProxyBenchmark.self, CacheBenchmark.self, KernelBenchmark.self,
+        ]
     )
 }
 

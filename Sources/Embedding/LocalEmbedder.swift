@@ -9,7 +9,7 @@ import Foundation
 /// let embedder = try LocalEmbedder(files: ModelFiles(directory: URL(fileURLWithPath: ModelFiles.defaultDirectory)))
 /// let vectors = try await embedder.embed(["How do I reset my password?"])
 /// ```
-public final class LocalEmbedder: Embedder {
+public final class LocalEmbedder: TokenEmbedder {
     public let dimension: Int
     public let tokenizer: WordPieceTokenizer
     let encoder: BertEncoder
@@ -49,22 +49,33 @@ public final class LocalEmbedder: Embedder {
     }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await encode(texts).map(\.vector)
+    }
+
+    public func encode(_ texts: [String]) async throws -> [EncodedText] {
         guard !texts.isEmpty else { return [] }
-        return await scheduler.embed(texts.map(tokenizer.encode))
+        return await scheduler.encode(texts.map(tokenizer.encode))
     }
 
     /// Embeds on the calling thread with a workspace of its own, bypassing the batching scheduler.
     public func embedOnCurrentThread(_ texts: [String]) -> [[Float]] {
         let workspace = EncoderWorkspace(configuration: encoder.configuration)
-        return Self.embed(texts.map(tokenizer.encode), encoder: encoder, workspace: workspace)
+        return Self.encode(texts.map(tokenizer.encode), encoder: encoder, workspace: workspace).map(\.vector)
     }
 
     /// Bytes this embedder holds beyond the mapped weights file: fused projections and warm workspaces.
     public var ownedBytes: Int { encoder.weights.ownedBytes + scheduler.workspaceBytes }
 
-    static func embed(_ texts: [[Int32]], encoder: BertEncoder, workspace: EncoderWorkspace) -> [[Float]] {
-        encoder.encode(texts, workspace: workspace) { states, ranges in
-            ranges.map { MeanPooling.pool(states, rows: $0, width: encoder.configuration.hiddenSize) }
+    static func encode(_ texts: [[Int32]], encoder: BertEncoder, workspace: EncoderWorkspace) -> [EncodedText] {
+        let width = encoder.configuration.hiddenSize
+        return encoder.encode(texts, workspace: workspace) { states, ranges in
+            zip(texts, ranges).map { ids, range in
+                EncodedText(
+                    tokenIDs: ids,
+                    tokenStates: Array(
+                        UnsafeBufferPointer(start: states + range.lowerBound * width, count: range.count * width)),
+                    vector: MeanPooling.pool(states, rows: range, width: width))
+            }
         }
     }
 }

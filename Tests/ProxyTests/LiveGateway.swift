@@ -18,8 +18,9 @@ struct LiveGateway {
     static let masterKey = "sk-master-test-0001"
 
     /// - Parameter configure: edits the gateway configuration; `MOCK` in base URLs is the mock's address.
+    /// - Parameter directory: where the database lives; a fresh temporary one by default (then removed).
     static func run<Result: Sendable>(
-        mock options: MockOptions = MockOptions(), yaml: String,
+        mock options: MockOptions = MockOptions(), yaml: String, directory: URL? = nil,
         _ body: @Sendable (LiveGateway) async throws -> Result
     ) async throws -> Result {
         let logger = {
@@ -27,9 +28,11 @@ struct LiveGateway {
             logger.logLevel = .critical
             return logger
         }()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
+        let isTemporary = directory == nil
+        let directory =
+            directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { if isTemporary { try? FileManager.default.removeItem(at: directory) } }
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let mockPort = Ports()
@@ -67,6 +70,24 @@ struct LiveGateway {
         -> (status: Int, headers: HTTPHeaders, body: JSONValue, text: String)
     {
         try await send(path, method: .POST, body: body.serialized(), key: key, headers: headers)
+    }
+
+    /// Requests the mock upstream received, by "path model".
+    func upstreamCount(_ model: String, path: String = "/v1/chat/completions") async throws -> Int {
+        var request = HTTPClientRequest(url: mockURL + "/mock/stats")
+        request.method = .GET
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let json = try JSONValue.parse(Array(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+        return Int(json["requests"]?["\(path) \(model)"]?.integer ?? 0)
+    }
+
+    /// Creates a virtual key through the admin API and returns its secret.
+    func createKey(_ body: JSONValue) async throws -> String {
+        let answer = try await post("/admin/keys", body)
+        guard let key = answer.body["key"]?.string else {
+            throw GatewayError(.internalError, "no key in \(answer.text)")
+        }
+        return key
     }
 
     func get(_ path: String, key: String? = nil) async throws -> (

@@ -44,14 +44,17 @@ providers:
   - {{ name: mock-anthropic, kind: anthropic, base_url: "http://127.0.0.1:{mock_port}", timeout: 5s }}
   - {{ name: mock-gemini, kind: gemini, base_url: "http://127.0.0.1:{mock_port}/v1beta", timeout: 5s }}
 models:
-  - {{ name: gpt-4o-mini, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
-  # Named: the gateway names a deployment `provider/model` by default and refuses the same name in two groups.
-  - {{ name: claude-via-openai, deployments: [ {{ name: claude-via-openai/mock-small, provider: mock-openai, model: mock-small }} ] }}
-  - {{ name: claude-sonnet-4, deployments: [ {{ provider: mock-anthropic, model: mock-large }} ] }}
-  - {{ name: gemini-2.5-flash, deployments: [ {{ provider: mock-gemini, model: mock-small }} ] }}
-  - {{ name: broken, deployments: [ {{ provider: mock-openai, model: "mock@fail500" }} ] }}
+  # Only `cached` goes through the semantic cache: the other tests check what the upstream answers.
+  - {{ name: gpt-4o-mini, cache: false, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
+  - {{ name: claude-via-openai, cache: false, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
+  - {{ name: claude-sonnet-4, cache: false, deployments: [ {{ provider: mock-anthropic, model: mock-large }} ] }}
+  - {{ name: gemini-2.5-flash, cache: false, deployments: [ {{ provider: mock-gemini, model: mock-small }} ] }}
+  - {{ name: broken, cache: false, deployments: [ {{ provider: mock-openai, model: "mock@fail500" }} ] }}
   - {{ name: text-embedding-3-small, deployments: [ {{ provider: mock-openai, model: mock-embedding }} ] }}
-cache: {{ enabled: false }}
+  - {{ name: cached, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
+cache: {{ enabled: true, threshold: 0.9, scope: global, verifier: {{ enabled: false }},
+         embedder: {{ kind: local, model_dir: "{repo}/data/models/all-MiniLM-L6-v2" }} }}
+pricing: {{ file: "{repo}/data/prices.json" }}
 routing: {{ retries: 1, backoff: 10ms, breaker: {{ consecutive_failures: 50 }} }}
 """
 
@@ -62,6 +65,7 @@ CONFIGURED_MODELS = [
     "gemini-2.5-flash",
     "broken",
     "text-embedding-3-small",
+    "cached",
 ]
 
 
@@ -195,7 +199,10 @@ def gateway(routershift_bin: Path, mock_upstream: str, tmp_path_factory: pytest.
     mock_port = int(mock_upstream.rsplit(":", 1)[1])
     config = directory / "routershift.yaml"
     config.write_text(
-        CONFIG_TEMPLATE.format(max_body=MAX_BODY_BYTES, database=directory / "routershift.sqlite", mock_port=mock_port)
+        CONFIG_TEMPLATE.format(
+            max_body=MAX_BODY_BYTES, database=directory / "routershift.sqlite", mock_port=mock_port,
+            repo=Path(__file__).resolve().parents[2],
+        )
     )
     master_key = "sk-master-" + secrets.token_hex(16)
     port = _free_port()

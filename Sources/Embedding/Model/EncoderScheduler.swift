@@ -9,7 +9,7 @@ import Synchronization
 final class EncoderScheduler: Sendable {
     private struct Job {
         let texts: [[Int32]]
-        let continuation: CheckedContinuation<[[Float]], Never>
+        let continuation: CheckedContinuation<[EncodedText], Never>
         var tokens: Int { texts.reduce(0) { $0 + $1.count } }
     }
 
@@ -41,7 +41,7 @@ final class EncoderScheduler: Sendable {
         state = Mutex(State(idleWorkers: Array(0..<threads)))
     }
 
-    func embed(_ texts: [[Int32]]) async -> [[Float]] {
+    func encode(_ texts: [[Int32]]) async -> [EncodedText] {
         await withCheckedContinuation { continuation in
             let worker = state.withLock { state -> Int? in
                 state.waiting.append(Job(texts: texts, continuation: continuation))
@@ -59,7 +59,8 @@ final class EncoderScheduler: Sendable {
         let worker = workers[index]
         worker.queue.async { [self] in
             while let batch = takeBatch(releasing: index) {
-                let vectors = LocalEmbedder.embed(batch.flatMap(\.texts), encoder: encoder, workspace: worker.workspace)
+                let vectors = LocalEmbedder.encode(
+                    batch.flatMap(\.texts), encoder: encoder, workspace: worker.workspace)
                 var offset = 0
                 for job in batch {
                     job.continuation.resume(returning: Array(vectors[offset..<offset + job.texts.count]))

@@ -3,6 +3,7 @@ import Foundation
 /// A WordPiece vocabulary: one token per line of `vocab.txt`, its id the line number.
 public struct Vocabulary: Sendable {
     private let ids: [String: Int32]
+    private let tokens: [String]
     public let unknown: Int32
     public let classifier: Int32
     public let separator: Int32
@@ -35,6 +36,7 @@ public struct Vocabulary: Sendable {
             throw EmbeddingError.modelUnreadable("vocabulary lacks [UNK], [CLS] or [SEP]")
         }
         self.ids = ids
+        self.tokens = tokens.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
         self.unknown = unknown
         self.classifier = classifier
         self.separator = separator
@@ -42,4 +44,7 @@ public struct Vocabulary: Sendable {
     }
 
     public func id(of token: String) -> Int32? { ids[token] }
+
+    /// The token with this id, or nil outside the vocabulary.
+    public func token(_ id: Int32) -> String? { tokens.indices.contains(Int(id)) ? tokens[Int(id)] : nil }
 }

@@ -34,6 +34,9 @@ public enum ConfigurationLoader {
         return configuration
     }
 
+    /// Seconds in a duration as the configuration writes them: `250ms`, `30s`, `5m`, `2h`, `7d`, or a number.
+    public static func parseDuration(_ text: String) -> Double? { YAMLReader.parseDuration(text) }
+
     private static func yamlProblem(_ error: YamlError) -> ConfigurationProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):

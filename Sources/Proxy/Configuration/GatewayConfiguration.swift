@@ -97,8 +97,9 @@ public struct GatewayConfiguration: Sendable {
 
     public struct Cache: Sendable {
         public var enabled = true
-        /// Cosine similarity at or above which a cached prompt may answer.
-        public var threshold = 0.9
+        /// Cosine similarity at or above which a cached prompt may answer when the verifier is off: the
+        /// lowest whose false-hit rate on QQP validation pairs is at most 5% with all-MiniLM-L6-v2.
+        public var threshold = 0.92
         public var scope: CacheScope = .key
         public var ttl: Double = 7 * 86400
         public var maxEntries = 1_000_000
@@ -118,8 +119,9 @@ public struct GatewayConfiguration: Sendable {
         public var file = "data/verifier.json"
         /// Overrides the threshold stored with the verifier's parameters.
         public var threshold: Double?
-        /// The lowest cosine a candidate needs before the verifier looks at it.
-        public var candidateThreshold = 0.8
+        /// The lowest cosine a candidate needs before the verifier looks at it; by default the one the
+        /// verifier was fitted with.
+        public var candidateThreshold: Double?
     }
 
     public struct Pricing: Sendable {

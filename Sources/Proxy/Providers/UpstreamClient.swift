@@ -30,6 +30,11 @@ public final class UpstreamClient: Sendable {
         try await http.shutdown()
     }
 
+    /// Closes the client from synchronous code that is not on one of its event loops (a failed start-up).
+    func shutdownNow() {
+        try? http.syncShutdown()
+    }
+
     /// Sends `request` and returns once the response head has arrived.
     ///
     /// - Throws: ``UpstreamFailure``: `.timeout` past `deadline`, `.connection` for network errors,

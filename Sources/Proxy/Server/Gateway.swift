@@ -1,3 +1,4 @@
+import Embedding
 import Foundation
 import Hummingbird
 import Logging
@@ -14,6 +15,8 @@ public final class Gateway: Sendable {
     let limiter: KeyLimiter
     let prices: PriceTable
     let recorder: any RequestRecorder
+    /// The semantic cache; nil when `cache.enabled` is false.
+    public let cache: SemanticCache?
     let watcher = DisconnectWatcher()
     let logger: Logger
 
@@ -57,6 +60,19 @@ public final class Gateway: Sendable {
         routing = RoutingCore(groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed)
         limiter = KeyLimiter(clock: clock)
         self.recorder = recorder ?? LoggingRecorder(logger: logger)
+        do {
+            if configuration.cache.enabled {
+                let embedder =
+                    configuration.cache.semantic
+                    ? try CacheEmbedder.make(configuration.cache.embedder, client: upstream) : nil
+                cache = try SemanticCache(settings: configuration.cache, store: store, embedder: embedder)
+            } else {
+                cache = nil
+            }
+        } catch {
+            upstream.shutdownNow()
+            throw error
+        }
     }
 
     static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {
@@ -67,7 +83,9 @@ public final class Gateway: Sendable {
         }
     }
 
-    var chat: ChatService { ChatService(routing: routing, limiter: limiter, prices: prices, recorder: recorder) }
+    var chat: ChatService {
+        ChatService(routing: routing, limiter: limiter, cache: cache, configuration: configuration, recorder: recorder)
+    }
 
     /// The HTTP routes of the gateway, behind error rendering and authentication.
     public func makeRouter() -> Router<GatewayContext> {
@@ -79,6 +97,7 @@ public final class Gateway: Sendable {
         AnthropicRoutes(gateway: self).register(on: router)
         GeminiRoutes(gateway: self).register(on: router)
         AdminRoutes(gateway: self).register(on: router)
+        CacheAdminRoutes(gateway: self).register(on: router)
         return router
     }
 
@@ -98,11 +117,12 @@ public final class Gateway: Sendable {
     /// client.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: application)]
+        if let cache { services.append(.init(service: CacheMaintenanceService(cache: cache, logger: logger))) }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await services.run()
+            try await group.run()
         } catch {
             try? await upstream.shutdown()
             throw error

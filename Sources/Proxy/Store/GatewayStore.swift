@@ -41,6 +41,7 @@ public final class GatewayStore: Sendable {
                 table.column("revoked_at", .double)
             }
         }
+        registerCacheMigrations(&migrator)
         return migrator
     }
 }

@@ -13,8 +13,9 @@ struct AnthropicRoutes {
         let chat = try AnthropicDecoding.request(body)
         let service = gateway.chat
         let principal = context.principal!
+        let directives = try CacheDirectives(headers: request.headers)
         let outcome = try await gateway.watcher.run(on: context.channel) {
-            try await service.respond(to: chat, principal: principal, endpoint: "/v1/messages")
+            try await service.respond(to: chat, principal: principal, endpoint: "/v1/messages", directives: directives)
         }
         switch outcome.body {
         case .complete(let response):

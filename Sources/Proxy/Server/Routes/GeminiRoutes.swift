@@ -33,8 +33,10 @@ struct GeminiRoutes {
         let chat = try GeminiDecoding.request(body, model: model, stream: stream)
         let service = gateway.chat
         let principal = context.principal!
+        let directives = try CacheDirectives(headers: request.headers)
         let outcome = try await gateway.watcher.run(on: context.channel) {
-            try await service.respond(to: chat, principal: principal, endpoint: "generateContent")
+            try await service.respond(
+                to: chat, principal: principal, endpoint: "generateContent", directives: directives)
         }
         switch outcome.body {
         case .complete(let response):

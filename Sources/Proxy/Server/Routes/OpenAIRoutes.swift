@@ -18,8 +18,10 @@ struct OpenAIRoutes {
         let chat = try OpenAIChatDecoding.request(body)
         let service = gateway.chat
         let principal = context.principal!
+        let directives = try CacheDirectives(headers: request.headers)
         let outcome = try await gateway.watcher.run(on: context.channel) {
-            try await service.respond(to: chat, principal: principal, endpoint: "/v1/chat/completions")
+            try await service.respond(
+                to: chat, principal: principal, endpoint: "/v1/chat/completions", directives: directives)
         }
         switch outcome.body {
         case .complete(let response):

@@ -1,0 +1,206 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Embedding
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+struct CacheBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract:
+            "Exact-hit, semantic-hit and miss latency and semantic-hit throughput over HTTP, beside GPTCache on the same prompts."
+    )
+
+    @Option(help: "The routershift binary (release).") var binary = ".build/release/routershift"
+    @Option(help: "Pairs of a prompt and its paraphrase (JSON [{origin, similar}]).")
+    var pairs = "../shared/data/semcache/gptcache-mock-paraphrases.json"
+    @Option(help: "Pairs to use, those whose prompt is nearest 32 tokens.") var count = 200
+    @Option(help: "Cosine threshold for both caches.") var threshold = 0.9
+    @Option(help: "Whether RouterShift's verifier judges semantic hits (true/false).") var verifier = true
+    @Option(help: "Seconds of semantic-hit load at concurrency 16.") var seconds = 10.0
+    @Option(help: "Directory of the model files.") var modelDir = ModelFiles.defaultDirectory
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let (binary, seconds, threshold) = (self.binary, self.seconds, self.threshold)
+        let selected = try choosePairs()
+        progress(
+            "\(selected.count) prompts of \(selected.map(\.tokens).min() ?? 0)-\(selected.map(\.tokens).max() ?? 0) tokens"
+        )
+        let client = benchmarkClient()
+        defer { _ = client.shutdown() }
+        let (mock, upstream) = try startMockUpstream(binary: binary)
+        defer { mock.stop() }
+
+        var rows: [ResultRow] = []
+        let port = try freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bench-cache-\(UUID().uuidString).yaml")
+        try """
+        server: { host: 127.0.0.1, port: \(port), master_key: sk-bench-master-key }
+        database: { path: \(config.path).sqlite }
+        providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
+        models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
+        cache: { enabled: true, threshold: \(threshold), scope: global, embedder: { kind: local, model_dir: \(modelDir) },
+                 verifier: { enabled: \(verifier) } }
+        logging: { level: warning }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let gateway = try ServerProcess(
+            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"])
+        let base = "http://127.0.0.1:\(port)"
+        try await waitUntilHealthy(base + "/health", client: client, timeout: 60)
+        rows += try await measure(engine: "routershift", base: base, pairs: selected, client: client, seconds: seconds)
+        { head in
+            head.headers.first(name: "x-routershift-cache") ?? "miss"
+        }
+        gateway.stop()
+        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
+            try? FileManager.default.removeItem(atPath: config.path + suffix)
+        }
+
+        if !output.noPeer {
+            let peerPort = try freePort()
+            progress("gptcache: starting")
+            let peer = try ServerProcess(
+                "Benchmarks/peers/run-peer.sh",
+                [
+                    "gptcache", "Benchmarks/peers/gptcache_peer.py", "--upstream", upstream + "/v1", "--port",
+                    String(peerPort),
+                    "--threshold", String(threshold), "--model-dir", modelDir,
+                ])
+            defer { peer.stop() }
+            _ = try peer.line(timeout: 900)
+            rows += try await measure(
+                engine: "gptcache", base: "http://127.0.0.1:\(peerPort)", pairs: selected, client: client,
+                seconds: seconds
+            ) {
+                head in
+                // GPTCache does not tell an exact hit from a semantic one: the phase says which it is.
+                head.headers.first(name: "x-cache") == "hit" ? "hit" : "miss"
+            }
+        }
+        report(rows)
+    }
+
+    private struct Prompt: Sendable {
+        let origin: String
+        let paraphrase: String
+        let tokens: Int
+    }
+
+    private func choosePairs() throws -> [Prompt] {
+        guard
+            let items = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pairs)))
+                as? [[String: Any]]
+        else {
+            throw BenchmarkError("\(pairs): expected a JSON array of {origin, similar}")
+        }
+        let tokenizer = WordPieceTokenizer(
+            vocabulary: try Vocabulary(contentsOf: URL(fileURLWithPath: modelDir).appendingPathComponent("vocab.txt")))
+        let prompts = items.compactMap { item -> Prompt? in
+            guard let origin = item["origin"] as? String, let similar = item["similar"] as? String, origin != similar
+            else { return nil }
+            return Prompt(origin: origin, paraphrase: similar, tokens: tokenizer.encode(origin).count)
+        }
+        return Array(prompts.sorted { abs($0.tokens - 32) < abs($1.tokens - 32) }.prefix(count))
+    }
+
+    /// The three phases on one server: misses (first sight of each prompt), exact hits (the same prompts
+    /// again), semantic hits (their paraphrases), then semantic hits at concurrency 16.
+    private func measure(
+        engine: String, base: String, pairs: [Prompt], client: HTTPClient, seconds: Double,
+        outcome: @escaping @Sendable (HTTPClientResponse.Head) -> String
+    ) async throws -> [ResultRow] {
+        @Sendable func request(_ text: String) -> HTTPClientRequest {
+            var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let body = try! JSONSerialization.data(withJSONObject: [
+                "model": "bench", "messages": [["role": "user", "content": text]],
+            ])
+            request.body = .bytes(ByteBuffer(bytes: body))
+            return request
+        }
+        func timed(_ text: String) async throws -> (Double, String) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            let response = try await client.execute(request(text), timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 24)
+            return (
+                Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6,
+                outcome(.init(status: response.status, headers: response.headers))
+            )
+        }
+        progress("\(engine): misses, exact hits, semantic hits")
+        _ = try await timed("warm up the embedder and the connection")
+        var misses: [Double] = []
+        var exact: [Double] = []
+        var semantic: [Double] = []
+        var hitting: [String] = []
+        for pair in pairs {
+            let (latency, kind) = try await timed(pair.origin)
+            if kind == "miss" { misses.append(latency) }
+        }
+        for pair in pairs {
+            let (latency, kind) = try await timed(pair.origin)
+            if kind == "hit" { exact.append(latency) }
+        }
+        for pair in pairs {
+            let (latency, kind) = try await timed(pair.paraphrase)
+            if kind == "semantic-hit" || (engine == "gptcache" && kind == "hit") {
+                semantic.append(latency)
+                hitting.append(pair.paraphrase)
+            }
+        }
+        var rows = [
+            row(engine, "miss", misses, total: pairs.count), row(engine, "exact-hit", exact, total: pairs.count),
+            row(engine, "semantic-hit", semantic, total: pairs.count),
+        ]
+        guard !hitting.isEmpty else { return rows }
+        progress("\(engine): semantic hits at concurrency 16 for \(Int(seconds)) s")
+        let texts = hitting
+        let load = try await LoadGenerator(client: client).run(
+            concurrency: 16, seconds: seconds, request: { request(texts[$0 % texts.count]) }
+        ) {
+            let kind = outcome($0)
+            return kind == "semantic-hit" || (engine == "gptcache" && kind == "hit")
+        }
+        rows[2].set("rps", .double(load.requestsPerSecond, digits: 1))
+        rows[2].set("concurrency", .int(16))
+        rows[2].set("load_latency_ms_p50", .double(percentile(load.latencies, 0.5), digits: 2))
+        return rows
+    }
+
+    private func row(_ engine: String, _ kind: String, _ latencies: [Double], total: Int) -> ResultRow {
+        ResultRow([
+            ("engine", .string(engine)), ("kind", .string(kind)), ("count", .int(latencies.count)), ("of", .int(total)),
+            ("latency_ms_p50", .double(percentile(latencies, 0.5), digits: 2)),
+            ("latency_ms_p99", .double(percentile(latencies, 0.99), digits: 2)),
+        ])
+    }
+
+    private func report(_ rows: [ResultRow]) {
+        if output.json {
+            rows.forEach { print($0.jsonLine()) }
+            return
+        }
+        print(
+            "Semantic cache over HTTP on loopback, \(count) prompts near 32 tokens, threshold \(threshold), verifier \(verifier)"
+        )
+        print(machineDescription())
+        printTable(
+            title: "", columns: ["engine", "kind", "requests", "p50 ms", "p99 ms", "rps at c=16"],
+            rows: rows.map { row in
+                [
+                    row["engine"]?.text ?? "-", row["kind"]?.text ?? "-",
+                    "\(row["count"]?.text ?? "0")/\(row["of"]?.text ?? "0")",
+                    row["latency_ms_p50"]?.text ?? "-", row["latency_ms_p99"]?.text ?? "-", row["rps"]?.text ?? "-",
+                ]
+            })
+        let mine = rows.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "semantic-hit" }
+        let theirs = rows.first { $0["engine"]?.text == "gptcache" && $0["kind"]?.text == "semantic-hit" }
+        print("semantic-hit throughput: \(ratio(mine?.number("rps"), theirs?.number("rps"))) of GPTCache's")
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+struct ProxyBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract:
+            "Requests/s and added latency at concurrency 1, 16 and 64 through RouterShift and LiteLLM, same upstream, same run."
+    )
+
+    @Option(help: "The routershift binary (release).") var binary = ".build/release/routershift"
+    @Option(help: "Comma-separated concurrency levels.") var concurrency = "1,16,64"
+    @Option(help: "Seconds of load per level.") var seconds = 10.0
+    @Option(help: "Seconds of warm-up per server.") var warmup = 3.0
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let (seconds, warmup) = (self.seconds, self.warmup)
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ValidationError("\(binary) not found: swift build -c release --product routershift")
+        }
+        let client = benchmarkClient()
+        defer { _ = client.shutdown() }
+        let load = LoadGenerator(client: client)
+        let (mock, upstream) = try startMockUpstream(binary: binary)
+        defer { mock.stop() }
+        progress("mock upstream at \(upstream)")
+
+        func chat(_ base: String, key: String) -> @Sendable (Int) -> HTTPClientRequest {
+            { _ in
+                var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(key)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(
+                    ByteBuffer(
+                        string:
+                            #"{"model":"bench","messages":[{"role":"user","content":"Say hello to the benchmark."}]}"#))
+                return request
+            }
+        }
+
+        var rows: [ResultRow] = []
+        func measure(_ engine: String, _ request: @escaping @Sendable (Int) -> HTTPClientRequest, rss: () -> Double)
+            async throws
+            -> [Int: LoadGenerator.Result]
+        {
+            _ = try await load.run(concurrency: 4, seconds: warmup, request: request)
+            var results: [Int: LoadGenerator.Result] = [:]
+            for level in levels {
+                progress("\(engine): concurrency \(level)")
+                results[level] = try await load.run(concurrency: level, seconds: seconds, request: request)
+            }
+            return results
+        }
+
+        let direct = try await measure("direct", chat(upstream, key: "unused")) { .nan }
+        for level in levels {
+            rows.append(
+                row("mock-direct", level: level, result: direct[level]!, baseline: nil, rss: mock.residentMegabytes))
+        }
+
+        let gatewayPort = try freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bench-gateway-\(UUID().uuidString).yaml")
+        try """
+        server: { host: 127.0.0.1, port: \(gatewayPort), master_key: sk-bench-master-key }
+        database: { path: \(config.path).sqlite }
+        providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
+        models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
+        cache: { enabled: false }
+        logging: { level: warning }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let gateway = try ServerProcess(
+            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"])
+        let gatewayURL = "http://127.0.0.1:\(gatewayPort)"
+        try await waitUntilHealthy(gatewayURL + "/health", client: client, timeout: 60)
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        let idle = gateway.residentMegabytes
+        let ours = try await measure("routershift", chat(gatewayURL, key: "sk-bench-master-key")) {
+            gateway.residentMegabytes
+        }
+        let loaded = gateway.residentMegabytes
+        for level in levels {
+            var result = row("routershift", level: level, result: ours[level]!, baseline: direct[level]!, rss: loaded)
+            result.set("rss_idle_mb", .double(idle, digits: 1))
+            rows.append(result)
+        }
+        gateway.stop()
+        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
+            try? FileManager.default.removeItem(atPath: config.path + suffix)
+        }
+
+        if !output.noPeer {
+            let peerPort = try freePort()
+            progress("litellm: starting (about 10 s)")
+            let peer = try ServerProcess(
+                "Benchmarks/peers/run-peer.sh",
+                [
+                    "litellm", "Benchmarks/peers/litellm_peer.py", "--upstream", upstream + "/v1", "--model", "bench",
+                    "--port", String(peerPort),
+                    "--master-key", "sk-bench-master-key",
+                ])
+            defer { peer.stop() }
+            let ready = try ResultRow(json: Substring(try peer.line(timeout: 600)))
+            let peerPID = Int32(ready.number("pid") ?? 0)
+            let peerURL = "http://127.0.0.1:\(peerPort)"
+            let peerIdle = residentMegabytes(of: peerPID)
+            let theirs = try await measure("litellm", chat(peerURL, key: "sk-bench-master-key")) {
+                residentMegabytes(of: peerPID)
+            }
+            let peerLoaded = residentMegabytes(of: peerPID)
+            for level in levels {
+                var result = row(
+                    "litellm", level: level, result: theirs[level]!, baseline: direct[level]!, rss: peerLoaded)
+                result.set("rss_idle_mb", .double(peerIdle, digits: 1))
+                rows.append(result)
+            }
+        }
+
+        if output.json {
+            rows.forEach { print($0.jsonLine()) }
+        } else {
+            print(
+                "Proxy overhead: POST /v1/chat/completions to a zero-latency mock upstream, \(Int(seconds)) s per level"
+            )
+            print(machineDescription())
+            printTable(
+                title: "",
+                columns: [
+                    "engine", "concurrency", "rps", "p50 ms", "p99 ms", "added p50 ms", "added p99 ms", "errors",
+                    "rss MB",
+                ],
+                rows: rows.map { row in
+                    [
+                        "engine", "concurrency", "rps", "latency_ms_p50", "latency_ms_p99", "added_ms_p50",
+                        "added_ms_p99", "errors", "rss_mb",
+                    ]
+                    .map { row[$0]?.text ?? "-" }
+                })
+            for level in levels {
+                let mine = rows.first {
+                    $0["engine"]?.text == "routershift" && $0.number("concurrency") == Double(level)
+                }
+                let theirs = rows.first { $0["engine"]?.text == "litellm" && $0.number("concurrency") == Double(level) }
+                print(
+                    "concurrency \(level): rps \(ratio(mine?.number("rps"), theirs?.number("rps"))) of LiteLLM, added p50 "
+                        + "\(ratio(mine?.number("added_ms_p50"), theirs?.number("added_ms_p50"))) of LiteLLM's")
+            }
+        }
+    }
+
+    private func row(
+        _ engine: String, level: Int, result: LoadGenerator.Result, baseline: LoadGenerator.Result?, rss: Double
+    ) -> ResultRow {
+        let p50 = percentile(result.latencies, 0.5)
+        let p99 = percentile(result.latencies, 0.99)
+        var row = ResultRow([
+            ("engine", .string(engine)), ("concurrency", .int(level)),
+            ("rps", .double(result.requestsPerSecond, digits: 0)),
+            ("latency_ms_p50", .double(p50, digits: 3)), ("latency_ms_p99", .double(p99, digits: 3)),
+            ("errors", .int(result.errors)),
+            ("rss_mb", .double(rss, digits: 1)),
+        ])
+        if let baseline {
+            row.set("added_ms_p50", .double(p50 - percentile(baseline.latencies, 0.5), digits: 3))
+            row.set("added_ms_p99", .double(p99 - percentile(baseline.latencies, 0.99), digits: 3))
+        }
+        return row
+    }
+}
+
+/// Resident memory of a process in megabytes.
+func residentMegabytes(of pid: Int32) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    else { return .nan }
+    return kilobytes / 1024
+}

@@ -1,0 +1,205 @@
+import Embedding
+import Foundation
+import GRDB
+import VectorIndex
+
+/// The cache's figures as `routershift cache stats` and `GET /admin/cache/stats` show them.
+public struct CacheStatisticsReport: Sendable, Codable, Equatable {
+    public var entries: Int
+    public var indexedEntries: Int
+    public var exactHits: Int
+    public var semanticHits: Int
+    public var misses: Int
+    public var hitRate: Double
+    public var tokensSaved: Int
+    public var costSaved: Double
+    public var lookupMillisecondsP50: Double?
+    public var lookupMillisecondsP99: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case entries
+        case indexedEntries = "indexed_entries"
+        case exactHits = "exact_hits"
+        case semanticHits = "semantic_hits"
+        case misses
+        case hitRate = "hit_rate"
+        case tokensSaved = "tokens_saved"
+        case costSaved = "cost_saved"
+        case lookupMillisecondsP50 = "lookup_ms_p50"
+        case lookupMillisecondsP99 = "lookup_ms_p99"
+    }
+}
+
+/// Which entries a purge removes.
+public enum CachePurge: Sendable {
+    case all
+    case id(Int64)
+    case model(String)
+    case scope(String)
+    /// Entries created more than this many seconds ago.
+    case olderThan(Double)
+    /// Entries whose prompt is at least `threshold` similar to `prompt`.
+    case near(prompt: String, threshold: Double)
+}
+
+extension SemanticCache {
+    /// Entries, counters and lookup latency. Counters include what is not yet flushed.
+    public func report() throws -> CacheStatisticsReport {
+        try flush()
+        return try Self.report(store.database)
+    }
+
+    /// The figures as stored, for a CLI that reads the database of a gateway that may not be running.
+    public static func report(_ database: some DatabaseReader) throws -> CacheStatisticsReport {
+        try database.read { db in
+            let counters = Dictionary(
+                try Row.fetchAll(db, sql: "SELECT name, value FROM cache_counter").map {
+                    ($0[0] as String, $0[1] as Double)
+                },
+                uniquingKeysWith: { first, _ in first })
+            let entries = try CacheEntry.fetchCount(db)
+            let indexed = try Int.fetchOne(db, sql: "SELECT count(*) FROM cache_entry WHERE prompt IS NOT NULL") ?? 0
+            let exact = Int(counters["exact_hits"] ?? 0)
+            let semantic = Int(counters["semantic_hits"] ?? 0)
+            let misses = Int(counters["misses"] ?? 0)
+            let lookups = exact + semantic + misses
+            return CacheStatisticsReport(
+                entries: entries, indexedEntries: indexed, exactHits: exact, semanticHits: semantic, misses: misses,
+                hitRate: lookups == 0 ? 0 : Double(exact + semantic) / Double(lookups),
+                tokensSaved: Int(counters["tokens_saved"] ?? 0),
+                costSaved: counters["cost_saved"] ?? 0, lookupMillisecondsP50: counters["lookup_p50_ms"],
+                lookupMillisecondsP99: counters["lookup_p99_ms"])
+        }
+    }
+
+    /// Removes the selected entries and their index nodes; returns how many.
+    public func purge(_ selection: CachePurge) async throws -> Int {
+        let ids: [Int64]
+        switch selection {
+        case .all:
+            ids = try await store.database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry") }
+        case .id(let id):
+            ids = [id]
+        case .model(let model):
+            ids = try await store.database.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE model = ?", arguments: [model])
+            }
+        case .scope(let scope):
+            ids = try await store.database.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE scope = ?", arguments: [scope])
+            }
+        case .olderThan(let seconds):
+            let cutoff = Date().timeIntervalSince1970 - seconds
+            ids = try await store.database.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE created_at < ?", arguments: [cutoff])
+            }
+        case .near(let prompt, let threshold):
+            guard let embedder, let index else {
+                throw GatewayError(.invalidRequest, "Purging by similarity needs the semantic layer, which is off.")
+            }
+            let vector = try await embedder.embed([prompt])[0]
+            ids = try index.exactSearch(vector, k: max(index.count, 1)).prefix { Double($0.similarity) >= threshold }
+                .map(\.label)
+        }
+        var deleted = 0
+        for start in stride(from: 0, to: ids.count, by: 1000) {
+            deleted += try delete(Array(ids[start..<min(start + 1000, ids.count)]))
+        }
+        return deleted
+    }
+
+    /// Writes every entry as one JSON line to `write`, with its vector if asked; returns the count.
+    public func export(includeVectors: Bool, write: (String) throws -> Void) throws -> Int {
+        try flush()
+        let index = index
+        return try store.database.read { db in
+            var count = 0
+            let entries = try CacheEntry.order(Column("id")).fetchCursor(db)
+            while let entry = try entries.next() {
+                var line = try Self.exportLine(entry)
+                if includeVectors, let id = entry.id, let vector = index?.vector(for: id) {
+                    line["vector"] = .array(vector.map { .number(Double($0)) })
+                }
+                try write(String(decoding: JSONValue.object(line).serialized(sortedKeys: true), as: UTF8.self))
+                count += 1
+            }
+            return count
+        }
+    }
+
+    static func exportLine(_ entry: CacheEntry) throws -> [String: JSONValue] {
+        var line: [String: JSONValue] = [
+            "exact_key": .string(entry.exactKey), "scope": .string(entry.scope), "tenant": .string(entry.tenant),
+            "model": .string(entry.model), "request": try JSONValue.parse(Array(entry.request.utf8)),
+            "response": try JSONValue.parse(Array(entry.response.utf8)),
+            "prompt_tokens": .integer(Int64(entry.promptTokens)),
+            "completion_tokens": .integer(Int64(entry.completionTokens)), "cost": .number(entry.cost),
+            "created_at": .number(entry.createdAt), "expires_at": .number(entry.expiresAt),
+            "hits": .integer(Int64(entry.hits)),
+        ]
+        line["prompt"] = entry.prompt.map(JSONValue.string) ?? .null
+        return line
+    }
+
+    /// Imports JSON lines written by ``export(includeVectors:write:)``: entries whose exact key is already
+    /// present are skipped; prompts without a vector are embedded again. Returns (imported, skipped).
+    public func importEntries(_ lines: [String], progress: (Int) -> Void = { _ in }) async throws -> (
+        imported: Int, skipped: Int
+    ) {
+        var imported = 0
+        var skipped = 0
+        for (number, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let json: JSONValue
+            do {
+                json = try JSONValue.parse(Array(line.utf8))
+            } catch {
+                throw GatewayError.invalid("Line \(number + 1) of the import is not JSON.")
+            }
+            guard let exact = json["exact_key"]?.string, let scope = json["scope"]?.string,
+                let model = json["model"]?.string,
+                let request = json["request"], let response = json["response"], let expires = json["expires_at"]?.number
+            else {
+                throw GatewayError.invalid(
+                    "Line \(number + 1) of the import lacks exact_key, scope, model, request, response or expires_at.")
+            }
+            var vector = json["vector"]?.array?.compactMap { $0.number.map(Float.init) }
+            let prompt = json["prompt"]?.string
+            if let expected = embedder?.dimension, let given = vector, given.count != expected { vector = nil }
+            var tokens: (ids: Data, states: Data)?
+            if let prompt, let embedder, vector == nil || verifier != nil {
+                // Embedded again when the vector is absent, and for the token states the verifier needs.
+                let encoded = try await encode(prompt, embedder: embedder)
+                vector = encoded.vector
+                if verifier != nil && !encoded.tokenIDs.isEmpty { tokens = TokenStateCoding.encode(encoded) }
+            }
+            let draft = CacheEntry(
+                id: nil, exactKey: exact, scope: scope, tenant: json["tenant"]?.string ?? "global", model: model,
+                prompt: vector == nil ? nil : prompt,
+                request: String(decoding: request.serialized(sortedKeys: true), as: UTF8.self),
+                response: String(decoding: response.serialized(sortedKeys: true), as: UTF8.self),
+                promptTokens: Int(json["prompt_tokens"]?.integer ?? 0),
+                completionTokens: Int(json["completion_tokens"]?.integer ?? 0),
+                cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? Date().timeIntervalSince1970,
+                expiresAt: expires, lastUsedAt: Date().timeIntervalSince1970, hits: Int(json["hits"]?.integer ?? 0),
+                tokenIDs: tokens?.ids,
+                tokenStates: tokens?.states)
+            let index = index
+            let indexed = vector
+            let inserted = try await store.database.write { db -> Int64? in
+                guard try CacheEntry.filter(Column("exact_key") == exact).fetchCount(db) == 0 else { return nil }
+                var entry = draft
+                try entry.insert(db)
+                if let indexed, let index { try index.insert(indexed, label: entry.id!, in: db) }
+                return entry.id
+            }
+            if let inserted {
+                imported += 1
+                if vector != nil { scopes.add(entry: inserted, scope: scope) }
+            } else {
+                skipped += 1
+            }
+            progress(number + 1)
+        }
+        return (imported, skipped)
+    }
+}

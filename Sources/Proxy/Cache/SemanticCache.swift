@@ -1,0 +1,212 @@
+import Embedding
+import Foundation
+import GRDB
+import Synchronization
+import VectorIndex
+
+/// The semantic cache in front of chat traffic: an exact layer (the request's canonical hash) and a semantic
+/// layer (the prompt's embedding searched in an HNSW index, within the request's scope, above a threshold).
+/// Entries and their index live in the gateway's SQLite database, written in the same transactions.
+public final class SemanticCache: Sendable {
+    let settings: GatewayConfiguration.Cache
+    let store: GatewayStore
+    /// The embedding model; nil when the semantic layer is off.
+    let embedder: (any Embedder)?
+    let index: PersistentHNSWIndex?
+    /// The second opinion on semantic hits; nil when off or when the embedder exposes no token states.
+    let verifier: Verifier?
+    let scopes = ScopeDirectory()
+    let statistics = CacheStatistics()
+    let coalescer = Coalescer()
+    /// Hits and last uses not yet written, flushed in batches off the request path.
+    let pendingUses = Mutex<[Int64: (hits: Int, lastUsed: Double)]>([:])
+    /// Candidates examined per semantic lookup.
+    static let candidates = 8
+
+    /// Opens the cache in `store`, loading its index; `embedder` nil disables the semantic layer.
+    ///
+    /// - Throws: if the verifier is enabled but its file cannot be read, or the index was built by an
+    ///   embedder of another dimension.
+    public init(settings: GatewayConfiguration.Cache, store: GatewayStore, embedder: (any Embedder)?) throws {
+        self.settings = settings
+        self.store = store
+        self.embedder = settings.semantic ? embedder : nil
+        if settings.verifier.enabled, self.embedder is any TokenEmbedder {
+            var verifier = try Verifier.load(path: settings.verifier.file)
+            if let threshold = settings.verifier.threshold { verifier.threshold = threshold }
+            if let floor = settings.verifier.candidateThreshold { verifier.candidateThreshold = floor }
+            self.verifier = verifier
+        } else {
+            verifier = nil
+        }
+        if let embedder = self.embedder {
+            do {
+                index = try PersistentHNSWIndex(database: store.database, name: "cache", dimension: embedder.dimension)
+            } catch VectorIndexError.dimensionMismatch(let expected, let actual) {
+                throw GatewayError(
+                    .internalError,
+                    "The cache index holds \(expected)-d vectors but the embedder makes \(actual)-d ones: purge the cache "
+                        + "(`routershift cache purge --all`) or use the embedder it was built with.")
+            }
+            try store.database.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, scope FROM cache_entry WHERE prompt IS NOT NULL")
+                while let row = try rows.next() { scopes.add(entry: row[0], scope: row[1]) }
+            }
+        } else {
+            index = nil
+        }
+    }
+
+    // MARK: - Lookup
+
+    /// A cached answer and how it was found.
+    struct Hit: Sendable {
+        let entry: CacheEntry
+        let response: ChatResponse
+        let semantic: Bool
+        let similarity: Double
+        /// The verifier's score, when it judged the hit.
+        var verifierScore: Double?
+    }
+
+    /// The outcome of a lookup; a miss keeps the prompt's encoding for storing the answer.
+    enum Lookup: Sendable {
+        case hit(Hit)
+        case miss(encoded: EncodedText?)
+    }
+
+    /// The lowest cosine a semantic candidate needs: with the verifier, its candidate similarity (the
+    /// verifier then decides); without it, the model group's threshold or the global one.
+    func similarityFloor(groupThreshold: Double?) -> Double {
+        verifier?.candidateThreshold ?? groupThreshold ?? settings.threshold
+    }
+
+    /// The prompt encoded with token states when the embedder has them.
+    func encode(_ prompt: String, embedder: any Embedder) async throws -> EncodedText {
+        if let tokens = embedder as? any TokenEmbedder { return try await tokens.encode([prompt])[0] }
+        return EncodedText(tokenIDs: [], tokenStates: [], vector: try await embedder.embed([prompt])[0])
+    }
+
+    /// Looks `key` up: the exact layer, then (if the request allows it and `semantic`) the semantic layer at
+    /// `threshold`.
+    func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true) async throws -> Lookup {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { statistics.recordLookup(milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
+        let now = Date().timeIntervalSince1970
+        if let hit = try exactHit(key, now: now) { return .hit(hit) }
+        guard semantic, let prompt = key.prompt, let embedder, let index else { return .miss(encoded: nil) }
+        let query = try await encode(prompt, embedder: embedder)
+        guard let (filter, count) = scopes.filter(for: key.scope) else { return .miss(encoded: query) }
+        let candidates = try index.search(
+            query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
+        ).filter { Double($0.similarity) >= threshold }
+        guard !candidates.isEmpty else { return .miss(encoded: query) }
+        let entries = try await store.database.read { db in
+            try CacheEntry.filter(keys: candidates.map(\.label)).fetchAll(db)
+        }
+        let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+        for candidate in candidates {
+            guard let entry = byID[candidate.label], entry.scope == key.scope, entry.expiresAt > now,
+                let response = entry.decodedResponse
+            else { continue }
+            var hit = Hit(entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity))
+            if let verifier {
+                guard let score = verify(query, prompt: prompt, against: entry, verifier: verifier, index: index) else {
+                    // An entry stored without token states is judged by the cosine threshold alone.
+                    if hit.similarity >= settings.threshold { return .hit(hit) }
+                    continue
+                }
+                guard score >= verifier.threshold else { continue }
+                hit.verifierScore = score
+            }
+            return .hit(hit)
+        }
+        return .miss(encoded: query)
+    }
+
+    /// The verifier's score of a candidate entry, or nil if the entry has no token states.
+    private func verify(
+        _ query: EncodedText, prompt: String, against entry: CacheEntry, verifier: Verifier, index: PersistentHNSWIndex
+    )
+        -> Double?
+    {
+        guard let id = entry.id, let candidatePrompt = entry.prompt, let vector = index.vector(for: id),
+            let stored = TokenStateCoding.decode(ids: entry.tokenIDs, states: entry.tokenStates, vector: vector),
+            let tokens = embedder as? any TokenEmbedder
+        else { return nil }
+        let features = VerifierFeatures.compute(
+            VerifierInput(text: prompt, encoded: query), VerifierInput(text: candidatePrompt, encoded: stored),
+            vocabulary: tokens.tokenizer.vocabulary)
+        return verifier.score(features)
+    }
+
+    private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {
+        guard
+            let entry = try store.database.read({ db in
+                try CacheEntry.filter(Column("exact_key") == key.exact).fetchOne(db)
+            }),
+            entry.scope == key.scope, entry.expiresAt > now, let response = entry.decodedResponse
+        else { return nil }
+        return Hit(entry: entry, response: response, semantic: false, similarity: 1)
+    }
+
+    /// Counts a hit for statistics and for the entry's last use (written in the next flush).
+    func noteHit(_ hit: Hit) {
+        statistics.recordHit(
+            semantic: hit.semantic, tokens: hit.entry.promptTokens + hit.entry.completionTokens, cost: hit.entry.cost)
+        let now = Date().timeIntervalSince1970
+        pendingUses.withLock { uses in
+            let previous = uses[hit.entry.id!] ?? (0, 0)
+            uses[hit.entry.id!] = (previous.hits + 1, max(previous.lastUsed, now))
+        }
+    }
+
+    func noteMiss() { statistics.recordMiss() }
+
+    // MARK: - Storing
+
+    /// Stores `response` as the answer to `request`, replacing an entry with the same exact key, with its
+    /// vector indexed in the same transaction.
+    /// - Returns: the new entry's id.
+    @discardableResult
+    func store(
+        _ response: ChatResponse, request: ChatRequest, key: CacheKey, encoded: EncodedText?, ttl: Double?, cost: Double
+    )
+        async throws -> Int64
+    {
+        var encoded = encoded
+        if encoded == nil, let prompt = key.prompt, let embedder {
+            encoded = try await encode(prompt, embedder: embedder)
+        }
+        let vector = encoded?.vector
+        let tokens = verifier != nil && encoded?.tokenIDs.isEmpty == false ? encoded.map(TokenStateCoding.encode) : nil
+        let now = Date().timeIntervalSince1970
+        let entry = CacheEntry(
+            id: nil, exactKey: key.exact, scope: key.scope, tenant: key.tenant, model: request.model,
+            prompt: vector == nil ? nil : key.prompt,
+            request: String(decoding: CacheKey.json(request).serialized(sortedKeys: true), as: UTF8.self),
+            response: String(decoding: CacheKey.json(response).serialized(sortedKeys: true), as: UTF8.self),
+            promptTokens: response.usage?.promptTokens ?? 0, completionTokens: response.usage?.completionTokens ?? 0,
+            cost: cost,
+            createdAt: now, expiresAt: now + (ttl ?? settings.ttl), lastUsedAt: now, hits: 0, tokenIDs: tokens?.ids,
+            tokenStates: tokens?.states)
+        let index = index
+        let draft = entry
+        let indexed = vector
+        let (replaced, id) = try await store.database.write { db -> (Int64?, Int64) in
+            var entry = draft
+            var replaced: Int64?
+            if let old = try CacheEntry.filter(Column("exact_key") == key.exact).fetchOne(db), let id = old.id {
+                _ = try CacheEntry.deleteOne(db, key: id)
+                try index?.remove(id, in: db)
+                replaced = id
+            }
+            try entry.insert(db)
+            if let indexed, let index { try index.insert(indexed, label: entry.id!, in: db) }
+            return (replaced, entry.id!)
+        }
+        if let replaced { scopes.remove(entry: replaced) }
+        if vector != nil { scopes.add(entry: id, scope: key.scope) }
+        return id
+    }
+}

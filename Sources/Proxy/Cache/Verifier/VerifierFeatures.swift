@@ -1,0 +1,171 @@
+import Embedding
+import Foundation
+
+/// One side of a pair as the verifier sees it: the text, its tokens and their last hidden states, and the
+/// pooled vector.
+struct VerifierInput: Sendable {
+    let text: String
+    let encoded: EncodedText
+}
+
+/// The features of a pair of prompts that the verifier scores: the cosine of the pooled vectors; how well
+/// each token of one text is matched by some token of the other (from the encoder's token states); lexical
+/// cues the embedding blurs (a negation, numbers or names on one side only, content-word overlap, length);
+/// and the element-wise product and absolute difference of the pooled vectors.
+enum VerifierFeatures {
+    /// Features from the encoder: the cosine and the token alignment; then the element-wise product and
+    /// absolute difference of the pooled vectors follow the lexical features.
+    static let encoderNames = [
+        "cosine", "align_precision", "align_recall", "align_f1", "align_min_content", "align_min_all",
+    ]
+    static let lexicalNames = [
+        "negation_mismatch", "number_mismatch", "name_mismatch", "content_jaccard", "length_ratio", "word_jaccard",
+        "bigram_jaccard", "question_word_mismatch", "first_word_mismatch", "word_difference_ratio",
+        "same_words_reordered",
+    ]
+    static var scalarNames: [String] { encoderNames + lexicalNames }
+
+    static func names(dimension: Int) -> [String] {
+        scalarNames + (0..<dimension).map { "product_\($0)" } + (0..<dimension).map { "difference_\($0)" }
+    }
+
+    /// The feature vector of (query, candidate), `scalarNames.count + 2 * dimension` floats.
+    static func compute(_ query: VerifierInput, _ candidate: VerifierInput, vocabulary: Vocabulary) -> [Float] {
+        combine(
+            encoder: encoderFeatures(query.encoded, candidate.encoded, vocabulary: vocabulary),
+            lexical: lexical(query.text, candidate.text))
+    }
+
+    /// What depends on the encoder alone: the cosine, the alignment, the product and the difference,
+    /// `encoderNames.count + 2 * dimension` floats (what training keeps between runs).
+    static func encoderFeatures(_ a: EncodedText, _ b: EncodedText, vocabulary: Vocabulary) -> [Float] {
+        var features = [dot(a.vector, b.vector)]
+        features += alignment(a, b, vocabulary: vocabulary, dimension: a.vector.count)
+        for index in a.vector.indices { features.append(a.vector[index] * b.vector[index]) }
+        for index in a.vector.indices { features.append(abs(a.vector[index] - b.vector[index])) }
+        return features
+    }
+
+    /// The full row from its two parts, in the order of ``names(dimension:)``.
+    static func combine(encoder: [Float], lexical: [Float]) -> [Float] {
+        Array(encoder[..<encoderNames.count]) + lexical + encoder[encoderNames.count...]
+    }
+
+    // MARK: - Token alignment
+
+    /// Precision, recall, F1 of best-match token cosines, and the minimum over content tokens and over all
+    /// tokens ([CLS] and [SEP] left out).
+    private static func alignment(_ a: EncodedText, _ b: EncodedText, vocabulary: Vocabulary, dimension: Int) -> [Float]
+    {
+        let left = tokens(a, vocabulary: vocabulary, dimension: dimension)
+        let right = tokens(b, vocabulary: vocabulary, dimension: dimension)
+        guard !left.isEmpty, !right.isEmpty else { return [0, 0, 0, 0, 0] }
+        func best(_ from: [(vector: [Float], content: Bool)], _ to: [(vector: [Float], content: Bool)]) -> [(
+            Float, Bool
+        )] {
+            from.map { token in (to.map { dot(token.vector, $0.vector) }.max() ?? 0, token.content) }
+        }
+        let forward = best(left, right)
+        let backward = best(right, left)
+        let precision = forward.reduce(0) { $0 + $1.0 } / Float(forward.count)
+        let recall = backward.reduce(0) { $0 + $1.0 } / Float(backward.count)
+        let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+        let all = forward + backward
+        let content = all.filter(\.1)
+        return [precision, recall, f1, (content.isEmpty ? all : content).map(\.0).min() ?? 0, all.map(\.0).min() ?? 0]
+    }
+
+    /// Each token's normalised state and whether it carries content (not a stop word or punctuation).
+    private static func tokens(_ text: EncodedText, vocabulary: Vocabulary, dimension: Int) -> [(
+        vector: [Float], content: Bool
+    )] {
+        var result: [(vector: [Float], content: Bool)] = []
+        for (position, id) in text.tokenIDs.enumerated() where id != vocabulary.classifier && id != vocabulary.separator
+        {
+            var state = Array(text.tokenStates[position * dimension..<(position + 1) * dimension])
+            let norm = dot(state, state).squareRoot()
+            if norm > 0 { state = state.map { $0 / norm } }
+            let token = vocabulary.token(id).map { $0.hasPrefix("##") ? String($0.dropFirst(2)) : $0 } ?? ""
+            let content = token.contains { $0.isLetter || $0.isNumber } && !stopWords.contains(token)
+            result.append((state, content))
+        }
+        return result
+    }
+
+    // MARK: - Lexical cues
+
+    static func lexical(_ a: String, _ b: String) -> [Float] {
+        let wordsA = words(a)
+        let wordsB = words(b)
+        let negation = hasNegation(a, wordsA) != hasNegation(b, wordsB)
+        let numbersA = Set(wordsA.filter { $0.first?.isNumber == true })
+        let numbersB = Set(wordsB.filter { $0.first?.isNumber == true })
+        let contentA = Set(wordsA.filter { !stopWords.contains($0) })
+        let contentB = Set(wordsB.filter { !stopWords.contains($0) })
+        let union = contentA.union(contentB)
+        let jaccard = union.isEmpty ? 1 : Float(contentA.intersection(contentB).count) / Float(union.count)
+        let length = Float(min(wordsA.count, wordsB.count)) / Float(max(wordsA.count, wordsB.count, 1))
+        let (setA, setB) = (Set(wordsA), Set(wordsB))
+        let allWords = setA.union(setB)
+        let wordJaccard = allWords.isEmpty ? 1 : Float(setA.intersection(setB).count) / Float(allWords.count)
+        let difference = allWords.isEmpty ? 0 : Float(setA.symmetricDifference(setB).count) / Float(allWords.count)
+        let bigramsA = Set(zip(wordsA, wordsA.dropFirst()).map { $0 + " " + $1 })
+        let bigramsB = Set(zip(wordsB, wordsB.dropFirst()).map { $0 + " " + $1 })
+        let bigrams = bigramsA.union(bigramsB)
+        let bigramJaccard = bigrams.isEmpty ? 1 : Float(bigramsA.intersection(bigramsB).count) / Float(bigrams.count)
+        let questionA = wordsA.first { questionWords.contains($0) }
+        let questionB = wordsB.first { questionWords.contains($0) }
+        return [
+            negation ? 1 : 0, numbersA == numbersB ? 0 : 1, names(a) == names(b) ? 0 : 1, jaccard, length, wordJaccard,
+            bigramJaccard, questionA == questionB ? 0 : 1, wordsA.first == wordsB.first ? 0 : 1, difference,
+            wordsA != wordsB && wordsA.sorted() == wordsB.sorted() ? 1 : 0,
+        ]
+    }
+
+    static let questionWords: Set<String> = [
+        "what", "how", "why", "when", "where", "who", "which", "whom", "whose", "is", "are", "can", "do", "does",
+        "should",
+        "will", "would", "could",
+    ]
+
+    /// Lower-cased words and numbers.
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == ".") }
+            .map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: "'."))) }
+            .filter { !$0.isEmpty }
+    }
+
+    private static func hasNegation(_ text: String, _ words: [String]) -> Bool {
+        words.contains { negations.contains($0) || $0.hasSuffix("n't") }
+    }
+
+    /// Capitalised words after the first word: names of places, people, products.
+    private static func names(_ text: String) -> Set<String> {
+        let tokens = text.split { !($0.isLetter || $0.isNumber) }
+        return Set(tokens.dropFirst().filter { $0.first?.isUppercase == true && $0 != "I" }.map { $0.lowercased() })
+    }
+
+    private static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        var sum: Float = 0
+        for index in a.indices { sum += a[index] * b[index] }
+        return sum
+    }
+
+    static let negations: Set<String> = [
+        "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without", "cannot", "cant",
+        "dont",
+        "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "shouldnt", "wouldnt", "couldnt",
+    ]
+
+    static let stopWords: Set<String> = [
+        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "about", "as",
+        "into", "from",
+        "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "have", "has", "had", "i", "you",
+        "he", "she",
+        "it", "we", "they", "me", "my", "your", "his", "her", "its", "our", "their", "this", "that", "these", "those",
+        "what",
+        "which", "who", "whom", "how", "why", "when", "where", "can", "could", "should", "would", "will", "shall",
+        "may", "might",
+        "must", "there", "some", "any", "so", "than", "too", "very", "just", "s", "t", "?", ".", ",",
+    ]
+}

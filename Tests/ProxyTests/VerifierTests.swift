@@ -1,0 +1,112 @@
+import Embedding
+import Foundation
+import Testing
+
+@testable import Proxy
+
+/// The verifier at default settings: near misses that cosine alone would serve are refused, paraphrases
+/// are served, and a decision does not change across restarts.
+@Suite(.serialized) struct VerifierTests {
+    static let yaml = """
+        providers:
+          - { name: mock, kind: openai, base_url: "MOCK/v1" }
+        models:
+          - { name: chat, deployments: [ { provider: mock, model: mock-small } ] }
+        cache: { enabled: true, scope: global }
+        """
+
+    static func ask(_ live: LiveGateway, _ prompt: String) async throws -> (status: String, score: String?) {
+        let answer = try await live.post("/v1/chat/completions", SemanticCacheTests.chat(prompt))
+        return (
+            answer.headers.first(name: "x-routershift-cache") ?? "",
+            answer.headers.first(name: "x-routershift-cache-verifier")
+        )
+    }
+
+    @Test(arguments: [
+        ("Should I learn Python?", "Should I not learn Python?"),
+        ("Is it safe to eat raw eggs?", "Is it not safe to eat raw eggs?"),
+        ("What was the population of Canada in 2020?", "What was the population of Canada in 2021?"),
+        ("How do I transfer money from Alice to Bob?", "How do I transfer money from Bob to Alice?"),
+        ("How do I install Python on Windows?", "How do I uninstall Python on Windows?"),
+        ("Translate good morning into French", "Translate good morning into German"),
+        ("What is the capital of France?", "What is the capital of Germany?"),
+    ])
+    func nearMissesAreRefused(cached: String, asked: String) async throws {
+        try await LiveGateway.run(yaml: Self.yaml) { live in
+            _ = try await Self.ask(live, cached)
+            #expect(try await Self.ask(live, asked).status == "miss", "\(asked) must not get the answer to \(cached)")
+        }
+    }
+
+    @Test(arguments: [
+        ("How do I reset my password?", "How can I reset my password?"),
+        ("How do I reset my password?", "how can I reset my password"),
+        ("What is the tallest mountain in the world?", "Which mountain is the tallest in the world?"),
+    ])
+    func paraphrasesAreServed(cached: String, asked: String) async throws {
+        try await LiveGateway.run(yaml: Self.yaml) { live in
+            _ = try await Self.ask(live, cached)
+            let answer = try await Self.ask(live, asked)
+            #expect(answer.status == "semantic-hit", "\(asked) should be answered by \(cached)")
+            #expect(answer.score.flatMap(Double.init).map { $0 > 0.5 && $0 <= 1 } == true)
+        }
+    }
+
+    @Test func aDecisionIsTheSameAcrossRestarts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verifier-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try await LiveGateway.run(yaml: Self.yaml, directory: directory) { live in
+            _ = try await Self.ask(live, "How do I reset my password?")
+            return try await live.post(
+                "/v1/chat/completions", SemanticCacheTests.chat("How can I reset my password?"),
+                headers: [("x-routershift-cache", "no-store")]
+            ).headers.first(name: "x-routershift-cache-verifier")
+        }
+        let second = try await LiveGateway.run(yaml: Self.yaml, directory: directory) { live in
+            try await Self.ask(live, "How can I reset my password?").score
+        }
+        #expect(first != nil)
+        #expect(first == second)
+    }
+}
+
+@Suite struct VerifierPartsTests {
+    @Test func lexicalCuesSeeNegationsNumbersAndNames() {
+        func cues(_ a: String, _ b: String) -> [Float] {
+            let empty = EncodedText(tokenIDs: [], tokenStates: [], vector: [1, 0])
+            let vocabulary = try! Vocabulary(tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+            let features = VerifierFeatures.compute(
+                VerifierInput(text: a, encoded: empty), VerifierInput(text: b, encoded: empty), vocabulary: vocabulary)
+            return Array(features[6..<11])
+        }
+        #expect(cues("Should I learn Python?", "Should I not learn Python?")[0] == 1)
+        #expect(cues("Why don't cats swim?", "Why do cats swim?")[0] == 1)
+        #expect(cues("What is 15% of 200?", "What is 25% of 200?")[1] == 1)
+        #expect(cues("The capital of France?", "The capital of Germany?")[2] == 1)
+        #expect(cues("How do I reset my password?", "how can I reset my password")[0...2] == [0, 0, 0])
+    }
+
+    @Test func logisticRegressionSeparatesASeparableProblem() {
+        var generator = SeededRandom(seed: 1)
+        let rows = (0..<400).map { _ in
+            [Float.random(in: -1...1, using: &generator), Float.random(in: -1...1, using: &generator)]
+        }
+        let labels = rows.map { $0[0] + 0.5 * $0[1] > 0 }
+        let model = LogisticRegression.fit(rows: rows, labels: labels, regularisation: 1e-4, epochs: 300)
+        let correct = zip(rows, labels).filter { (model.score($0) > 0.5) == $1 }.count
+        #expect(correct >= 390)
+        let again = LogisticRegression.fit(rows: rows, labels: labels, regularisation: 1e-4, epochs: 300)
+        #expect(again.weights == model.weights, "fitting is deterministic")
+    }
+
+    @Test func tokenStatesRoundTripThroughHalfPrecision() throws {
+        let text = EncodedText(
+            tokenIDs: [101, 7592, 102], tokenStates: (0..<12).map { Float($0) / 7 }, vector: [0.6, 0.8, 0, 0])
+        let (ids, states) = TokenStateCoding.encode(text)
+        #expect(states.count == 24)
+        let decoded = try #require(TokenStateCoding.decode(ids: ids, states: states, vector: text.vector))
+        #expect(decoded.tokenIDs == text.tokenIDs)
+        #expect(zip(decoded.tokenStates, text.tokenStates).allSatisfy { abs($0 - $1) < 1e-3 })
+    }
+}

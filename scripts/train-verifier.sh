@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Refits the semantic-hit verifier and rewrites data/verifier.json: fitted with 5-fold cross-validation on
+# QQP train pairs, reported on the QQP validation pairs (neither fitted nor tuned on). Deterministic: the
+# same data and model give the same file. Needs ../shared/data/semcache (development data, not shipped).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+export OPENBLAS_NUM_THREADS=1
+data="${SEMCACHE_DATA:-../shared/data/semcache}"
+[[ -f "$data/qqp-train.csv" ]] || { echo "train-verifier: $data/qqp-train.csv not found (set SEMCACHE_DATA)" >&2; exit 2; }
+swift build -c release --product routershift
+.build/release/routershift model fetch
+.build/release/routershift cache train-verifier --train "$data/qqp-train.csv" --validate "$data/qqp-val.csv" \
+    --folds 5 --max-false-hit-rate 0.05 --output data/verifier.json "$@"
