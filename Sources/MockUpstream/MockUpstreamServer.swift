@@ -18,9 +18,9 @@ public struct MockContext: RequestContext {
     }
 }
 
-/// A fake provider on a local port: speaks OpenAI (chat, embeddings, models), Anthropic messages and
-/// Gemini generateContent, streamed or not, with deterministic answers and the faults ``MockOptions``
-/// asks for. `GET /mock/stats` counts requests per
+/// A fake provider on a local port: speaks OpenAI (chat, embeddings, models, images, audio, rerank),
+/// Anthropic messages, Gemini generateContent and the Midjourney and Suno task APIs, streamed or not, with
+/// deterministic answers and the faults ``MockOptions`` asks for. `GET /mock/stats` counts requests per
 /// path and model.
 public final class MockUpstreamServer: Sendable {
     let options: MockOptions
@@ -44,6 +44,7 @@ public final class MockUpstreamServer: Sendable {
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context: context) }
         router.post("/v1/messages") { request, context in try await self.anthropicMessages(request, context: context) }
         router.post("/v1beta/models/:action") { request, context in try await self.gemini(request, context: context) }
+        registerMediaRoutes(on: router)
         router.get("/mock/stats") { _, _ in self.json(["requests": self.counts.withLock { $0 }]) }
         router.post("/mock/reset") { _, _ in
             self.counts.withLock { $0.removeAll() }

@@ -11,6 +11,34 @@ import Testing
         #expect(configuration.providers.map(\.kind) == [.openAI, .anthropic, .gemini])
         #expect(configuration.group(named: "claude-sonnet-4")?.fallbacks == ["gpt-4o-mini"])
         #expect(configuration.cache.enabled)
+        #expect(configuration.group(named: "gpt-4o-mini")?.endpoints == [.chat])
+        #expect(configuration.group(named: "whisper-1")?.endpoints == [.audioTranscription])
+        #expect(configuration.server.batchConcurrency == 8 && configuration.server.asyncWorkers == 4)
+    }
+
+    @Test func readsEndpointsAndTaskSettings() throws {
+        let configuration = try ConfigurationLoader.parse(
+            """
+            server: { batch_concurrency: 3, max_batch_items: 50, async_workers: 2, async_max_attempts: 5, async_retention: 2d }
+            providers: [ { name: openai, kind: openai, base_url: "https://api.openai.com/v1" } ]
+            models:
+              - { name: embed, endpoints: [embeddings, rerank], deployments: [ { provider: openai, model: e } ] }
+            """)
+        #expect(configuration.models[0].endpoints == [.embeddings, .rerank])
+        let server = configuration.server
+        #expect(server.batchConcurrency == 3 && server.maxBatchItems == 50 && server.asyncWorkers == 2)
+        #expect(server.asyncMaxAttempts == 5 && server.asyncRetention == 2 * 86400)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(
+                """
+                providers: [ { name: openai, kind: openai, base_url: "https://api.openai.com/v1" } ]
+                models:
+                  - { name: a, endpoints: [chat, video], deployments: [ { provider: openai, model: e } ] }
+                  - { name: b, endpoints: [], deployments: [ { provider: openai, model: e } ] }
+                """)
+        }
+        #expect(error.problems.map(\.path) == ["models[0].endpoints[1]", "models[1].endpoints"])
+        #expect(error.problems[0].message.contains("not `video`"))
     }
 
     @Test func resolvesSecretsAndDurations() throws {

@@ -55,6 +55,7 @@ struct LiveGateway {
                 }
                 try await application.runService()
             }
+            for service in gateway.backgroundServices { group.addTask { try await service.run() } }
             let base = "http://127.0.0.1:\(try await gatewayPort.wait())"
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { _ = client.shutdown() }

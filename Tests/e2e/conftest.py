@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,7 +38,7 @@ for _name in list(os.environ):
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 CONFIG_TEMPLATE = """\
-server: {{ host: 127.0.0.1, port: 4000, master_key: env:ROUTERSHIFT_MASTER_KEY, max_body_bytes: {max_body} }}
+server: {{ host: 127.0.0.1, port: 4000, master_key: env:ROUTERSHIFT_MASTER_KEY, max_body_bytes: {max_body}{server_extra} }}
 database: {{ path: {database} }}
 providers:
   - {{ name: mock-openai, kind: openai, base_url: "http://127.0.0.1:{mock_port}/v1", timeout: 5s }}
@@ -49,8 +50,16 @@ models:
   - {{ name: claude-via-openai, cache: false, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
   - {{ name: claude-sonnet-4, cache: false, deployments: [ {{ provider: mock-anthropic, model: mock-large }} ] }}
   - {{ name: gemini-2.5-flash, cache: false, deployments: [ {{ provider: mock-gemini, model: mock-small }} ] }}
+  - {{ name: slow, cache: false, deployments: [ {{ provider: mock-openai, model: "mock@latency1500" }} ] }}
   - {{ name: broken, cache: false, deployments: [ {{ provider: mock-openai, model: "mock@fail500" }} ] }}
-  - {{ name: text-embedding-3-small, deployments: [ {{ provider: mock-openai, model: mock-embedding }} ] }}
+  - {{ name: text-embedding-3-small, endpoints: [embeddings], deployments: [ {{ provider: mock-openai, model: mock-embedding }} ] }}
+  - {{ name: dall-e-3, endpoints: [images], deployments: [ {{ provider: mock-openai, model: mock-image }} ] }}
+  - {{ name: whisper-1, endpoints: [audio_transcription], deployments: [ {{ provider: mock-openai, model: mock-whisper }} ] }}
+  - {{ name: tts-1, endpoints: [audio_speech], deployments: [ {{ provider: mock-openai, model: mock-tts }} ] }}
+  - {{ name: rerank-english-v3.0, endpoints: [rerank], deployments: [ {{ provider: mock-openai, model: mock-rerank }} ] }}
+  - {{ name: midjourney, endpoints: [midjourney], deployments: [ {{ provider: mock-openai, model: mock-mj }} ] }}
+  - {{ name: suno, endpoints: [suno], deployments: [ {{ provider: mock-openai, model: mock-suno }} ] }}
+  - {{ name: broken-images, endpoints: [images], deployments: [ {{ provider: mock-openai, model: "mock@fail500" }} ] }}
   - {{ name: cached, deployments: [ {{ provider: mock-openai, model: mock-small }} ] }}
 cache: {{ enabled: true, threshold: 0.9, scope: global, verifier: {{ enabled: false }},
          embedder: {{ kind: local, model_dir: "{repo}/data/models/all-MiniLM-L6-v2" }} }}
@@ -63,8 +72,16 @@ CONFIGURED_MODELS = [
     "claude-via-openai",
     "claude-sonnet-4",
     "gemini-2.5-flash",
+    "slow",
     "broken",
     "text-embedding-3-small",
+    "dall-e-3",
+    "whisper-1",
+    "tts-1",
+    "rerank-english-v3.0",
+    "midjourney",
+    "suno",
+    "broken-images",
     "cached",
 ]
 
@@ -193,32 +210,43 @@ def mock_upstream(routershift_bin: Path, tmp_path_factory: pytest.TempPathFactor
         _stop(process)
 
 
-@pytest.fixture(scope="session")
-def gateway(routershift_bin: Path, mock_upstream: str, tmp_path_factory: pytest.TempPathFactory):
-    directory = tmp_path_factory.mktemp("gateway")
-    mock_port = int(mock_upstream.rsplit(":", 1)[1])
+def write_config(directory: Path, mock_url: str, server: str = "") -> Path:
+    """The suite's configuration for a gateway whose database lives in `directory`; `server` adds settings to
+    its `server` mapping (`"async_workers: 1"`)."""
     config = directory / "routershift.yaml"
     config.write_text(
         CONFIG_TEMPLATE.format(
-            max_body=MAX_BODY_BYTES, database=directory / "routershift.sqlite", mock_port=mock_port,
-            repo=Path(__file__).resolve().parents[2],
+            max_body=MAX_BODY_BYTES, database=directory / "routershift.sqlite", mock_port=int(mock_url.rsplit(":", 1)[1]),
+            repo=REPO, server_extra=f", {server}" if server else "",
         )
     )
-    master_key = "sk-master-" + secrets.token_hex(16)
-    port = _free_port()
+    return config
+
+
+@contextmanager
+def running_gateway(routershift_bin: Path, mock_url: str, config: Path, master_key: str, port: int | None = None):
+    """`routershift serve` on `config`, healthy, as a (Gateway, process) pair; stopped on exit if still running."""
+    port = port or _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = directory / "serve.log"
+    log = config.parent / f"serve-{port}.log"
     environment = {**os.environ, "ROUTERSHIFT_MASTER_KEY": master_key}
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(routershift_bin), "serve", "-c", str(config), "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment, cwd=directory,
+            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment, cwd=config.parent,
         )
     try:
         _wait_healthy(process, base_url, log)
-        yield Gateway(base_url=base_url, master_key=master_key, mock_url=mock_upstream, config_path=config, log_path=log)
+        yield Gateway(base_url=base_url, master_key=master_key, mock_url=mock_url, config_path=config, log_path=log), process
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def gateway(routershift_bin: Path, mock_upstream: str, tmp_path_factory: pytest.TempPathFactory):
+    config = write_config(tmp_path_factory.mktemp("gateway"), mock_upstream)
+    with running_gateway(routershift_bin, mock_upstream, config, "sk-master-" + secrets.token_hex(16)) as (gateway, _):
+        yield gateway
 
 
 @pytest.fixture(scope="session")

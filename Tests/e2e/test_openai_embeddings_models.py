@@ -32,3 +32,17 @@ def test_models_list(openai_client):
 def test_models_list_of_a_restricted_key(make_openai, create_key):
     client = make_openai(create_key(models=["gpt-4o-mini"])["key"])
     assert [model.id for model in client.models.list()] == ["gpt-4o-mini"]
+
+
+def test_models_list_the_endpoints_each_serves(base_url, api_key):
+    import httpx
+
+    response = httpx.get(f"{base_url}/v1/models", headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    models = {model["id"]: model for model in response.json()["data"]}
+    assert models["gpt-4o-mini"]["capabilities"] == ["chat"]
+    assert "/v1/chat/completions" in models["gpt-4o-mini"]["endpoints"]
+    assert "/v1/messages" in models["gpt-4o-mini"]["endpoints"]
+    assert "/v1beta/models/gpt-4o-mini:generateContent" in models["gpt-4o-mini"]["endpoints"]
+    assert models["text-embedding-3-small"]["endpoints"] == ["/v1/embeddings"]
+    assert models["whisper-1"]["endpoints"] == ["/v1/audio/transcriptions"]
+    assert models["tts-1"]["capabilities"] == ["audio_speech"]

@@ -81,7 +81,12 @@ public enum ConfigurationLoader {
     }
 
     private static func readServer(_ node: Node?, into server: inout GatewayConfiguration.Server, reader: YAMLReader) {
-        let fields = reader.mapping(node, path: "server", allowed: ["host", "port", "master_key", "max_body_bytes"])
+        let fields = reader.mapping(
+            node, path: "server",
+            allowed: [
+                "host", "port", "master_key", "max_body_bytes", "batch_concurrency", "max_batch_items", "async_workers",
+                "async_max_attempts", "async_retention",
+            ])
         if let host = reader.string(fields["host"], path: "server.host") { server.host = host }
         if let port = reader.int(fields["port"], path: "server.port", range: 0...65535) { server.port = port }
         server.masterKey = reader.secret(fields["master_key"], path: "server.master_key")
@@ -91,6 +96,21 @@ public enum ConfigurationLoader {
         if let limit = reader.int(fields["max_body_bytes"], path: "server.max_body_bytes", range: 1024...Int(Int32.max))
         {
             server.maxBodyBytes = limit
+        }
+        if let value = reader.int(fields["batch_concurrency"], path: "server.batch_concurrency", range: 1...256) {
+            server.batchConcurrency = value
+        }
+        if let value = reader.int(fields["max_batch_items"], path: "server.max_batch_items", range: 1...100_000) {
+            server.maxBatchItems = value
+        }
+        if let value = reader.int(fields["async_workers"], path: "server.async_workers", range: 1...256) {
+            server.asyncWorkers = value
+        }
+        if let value = reader.int(fields["async_max_attempts"], path: "server.async_max_attempts", range: 1...100) {
+            server.asyncMaxAttempts = value
+        }
+        if let value = reader.seconds(fields["async_retention"], path: "server.async_retention") {
+            server.asyncRetention = value
         }
     }
 
@@ -144,7 +164,8 @@ public enum ConfigurationLoader {
         for (index, item) in items.enumerated() {
             let path = "models[\(index)]"
             let fields = reader.mapping(
-                item, path: path, allowed: ["name", "strategy", "deployments", "fallbacks", "cache_threshold", "cache"])
+                item, path: path,
+                allowed: ["name", "strategy", "deployments", "fallbacks", "cache_threshold", "cache", "endpoints"])
             guard let name = reader.requiredString(fields["name"], path: "\(path).name", parent: item) else { continue }
             if groups.contains(where: { $0.name == name }) {
                 reader.problem("\(path).name", fields["name"], "model `\(name)` is defined twice")
@@ -184,12 +205,32 @@ public enum ConfigurationLoader {
             group.cacheThreshold = reader.double(
                 fields["cache_threshold"], path: "\(path).cache_threshold", range: 0...1)
             if let enabled = reader.bool(fields["cache"], path: "\(path).cache") { group.cacheEnabled = enabled }
+            if let endpointNodes = fields["endpoints"] {
+                group.endpoints = readEndpoints(endpointNodes, path: "\(path).endpoints", reader: reader)
+            }
             groups.append(group)
         }
         for fallback in fallbackNodes where !groups.contains(where: { $0.name == fallback.name }) {
             reader.problem(fallback.path, fallback.node, "no model named `\(fallback.name)` is configured")
         }
         return groups
+    }
+
+    private static func readEndpoints(_ node: Node, path: String, reader: YAMLReader)
+        -> Set<GatewayConfiguration.Endpoint>
+    {
+        var endpoints: Set<GatewayConfiguration.Endpoint> = []
+        for (position, item) in reader.sequence(node, path: path).enumerated() {
+            guard let name = reader.string(item, path: "\(path)[\(position)]") else { continue }
+            if let endpoint = GatewayConfiguration.Endpoint(rawValue: name) {
+                endpoints.insert(endpoint)
+            } else {
+                let names = GatewayConfiguration.Endpoint.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.problem("\(path)[\(position)]", item, "must be one of \(names), not `\(name)`")
+            }
+        }
+        if endpoints.isEmpty { reader.problem(path, node, "needs at least one endpoint") }
+        return endpoints
     }
 
     private static func readDeployment(

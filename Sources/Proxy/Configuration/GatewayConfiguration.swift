@@ -6,6 +6,15 @@ public struct GatewayConfiguration: Sendable {
         /// The key for /admin and every model; nil leaves only virtual keys (and no admin API).
         public var masterKey: String?
         public var maxBodyBytes = 10 * 1024 * 1024
+        /// The most sub-requests of one batch in flight at once (a batch may ask for fewer).
+        public var batchConcurrency = 8
+        public var maxBatchItems = 1000
+        /// Async tasks run at once.
+        public var asyncWorkers = 4
+        /// Runs of an async task before it is marked failed (a restart during a run counts as one).
+        public var asyncMaxAttempts = 3
+        /// How long a finished async task and its result are kept, in seconds.
+        public var asyncRetention: Double = 7 * 86400
         public init() {}
     }
 
@@ -62,6 +71,42 @@ public struct GatewayConfiguration: Sendable {
         /// A per-group similarity threshold for the semantic cache, raising or lowering the global one.
         public var cacheThreshold: Double?
         public var cacheEnabled = true
+        /// What the group serves; requests to other endpoints are refused before any upstream call.
+        public var endpoints: Set<Endpoint> = [.chat]
+    }
+
+    /// A kind of request a model group serves, and the paths that make it.
+    public enum Endpoint: String, Sendable, CaseIterable, Comparable {
+        case chat
+        case embeddings
+        case images
+        case audioTranscription = "audio_transcription"
+        case audioSpeech = "audio_speech"
+        case rerank
+        case midjourney
+        case suno
+
+        public var paths: [String] {
+            switch self {
+            case .chat:
+                [
+                    "/v1/chat/completions", "/v1/chat/completions/async", "/v1/messages",
+                    "/v1/models/gemini/{model}/generateContent", "/v1/models/gemini/{model}/streamGenerateContent",
+                    "/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent",
+                ]
+            case .embeddings: ["/v1/embeddings"]
+            case .images: ["/v1/images/generations"]
+            case .audioTranscription: ["/v1/audio/transcriptions"]
+            case .audioSpeech: ["/v1/audio/speech"]
+            case .rerank: ["/v1/rerank"]
+            case .midjourney: ["/v1/midjourney/imagine"]
+            case .suno: ["/v1/suno/generate"]
+            }
+        }
+
+        public static func < (lhs: Endpoint, rhs: Endpoint) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
     }
 
     public struct Breaker: Sendable {

@@ -61,14 +61,14 @@ struct OpenAICompatibleProvider: ProviderAdapter {
         switch call.body {
         case .json(let json):
             var object = json.object ?? [:]
-            object["model"] = .string(model)
+            if object["model"] != nil { object["model"] = .string(model) }
             body = .bytes(ByteBuffer(bytes: JSONValue.object(object).serialized()))
             httpHeaders.append(("Content-Type", "application/json"))
         case .bytes(let buffer, let contentType):
             body = .bytes(buffer)
             httpHeaders.append(("Content-Type", contentType))
-        case .stream(let stream, let contentType, let length):
-            body = .stream(stream, length: length.map { .known(Int64($0)) } ?? .unknown)
+        case .stream(let stream, let contentType):
+            body = .stream(stream, length: .unknown)
             httpHeaders.append(("Content-Type", contentType))
         }
         let response = try await sendChecked(

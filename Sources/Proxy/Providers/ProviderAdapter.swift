@@ -8,22 +8,15 @@ struct ForwardedCall: Sendable {
     enum Body: Sendable {
         /// A JSON body whose "model" field the adapter rewrites.
         case json(JSONValue)
-        /// Bytes passed as they are (a multipart body, already rewritten).
+        /// Bytes passed as they are.
         case bytes(ByteBuffer, contentType: String)
-        /// A body streamed through as it arrives.
-        case stream(RequestBodyStream, contentType: String, length: Int?)
+        /// A body streamed through as it arrives, read once.
+        case stream(PrefixedBody, contentType: String)
     }
 
     /// Relative to the provider's base URL, like `/embeddings`.
     var path: String
     var body: Body
-}
-
-/// A streamed request body, type-erased for `HTTPClientRequest.Body.stream`.
-struct RequestBodyStream: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let stream: AsyncThrowingStream<ByteBuffer, any Error>
-    func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator { stream.makeAsyncIterator() }
 }
 
 /// An upstream's answer to a forwarded call, its body unread.

@@ -6,13 +6,18 @@ public final class ModelGroup: Sendable {
     public let strategy: GatewayConfiguration.Strategy
     public let deployments: [Deployment]
     public let fallbacks: [String]
+    public let endpoints: Set<GatewayConfiguration.Endpoint>
     private let roundRobinCounter = Atomic<Int>(0)
 
-    init(name: String, strategy: GatewayConfiguration.Strategy, deployments: [Deployment], fallbacks: [String]) {
+    init(
+        name: String, strategy: GatewayConfiguration.Strategy, deployments: [Deployment], fallbacks: [String],
+        endpoints: Set<GatewayConfiguration.Endpoint> = Set(GatewayConfiguration.Endpoint.allCases)
+    ) {
         self.name = name
         self.strategy = strategy
         self.deployments = deployments
         self.fallbacks = fallbacks
+        self.endpoints = endpoints
     }
 
     /// Picks one of `candidates` (a non-empty subset of `deployments`, in configuration order).

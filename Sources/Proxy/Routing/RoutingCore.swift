@@ -35,15 +35,17 @@ public final class RoutingCore: Sendable {
     ///     once the first chunk is in hand, so a stream fails over only before its first byte reaches the client.
     /// - Throws: ``GatewayError``: 404 for an unknown model; 503 when every deployment's breaker is open (with
     ///   when the first reopens); 429 when every deployment is at its quota; otherwise the last failure.
+    ///   - retries: overrides the configured retries, as a request whose body can be read only once needs.
     public func execute<Value: Sendable>(
-        model: String, estimatedTokens: Int = 0, isStream: Bool = false,
+        model: String, estimatedTokens: Int = 0, isStream: Bool = false, retries: Int? = nil,
         operation: (Deployment, NIODeadline) async throws(UpstreamFailure) -> Value
     ) async throws(GatewayError) -> Routed<Value> {
+        let retries = retries ?? settings.retries
         guard let primary = groups[model] else { throw .unknownModel(model) }
         let started = clock.now()
         let deadline = started + settings.deadline
         var chain = [primary]
-        for name in primary.fallbacks where !chain.contains(where: { $0.name == name }) {
+        for name in primary.fallbacks where retries > 0 && !chain.contains(where: { $0.name == name }) {
             if let group = groups[name] { chain.append(group) }
         }
 
@@ -54,7 +56,7 @@ public final class RoutingCore: Sendable {
         for group in chain {
             var tried: Set<String> = []
             var groupAttempts = 0
-            while groupAttempts <= settings.retries {
+            while groupAttempts <= retries {
                 let now = clock.now()
                 guard now < deadline else { throw lastFailure?.gatewayError ?? UpstreamFailure.timeout.gatewayError }
                 var candidates: [Deployment] = []

@@ -40,12 +40,7 @@ struct ChatService: Sendable {
     func respond(to request: ChatRequest, principal: Principal, endpoint: String, directives: CacheDirectives)
         async throws -> Outcome
     {
-        guard routing.groups[request.model] != nil else { throw GatewayError.unknownModel(request.model) }
-        guard principal.allows(model: request.model) else {
-            throw GatewayError(
-                .permission, "This key may not use the model `\(request.model)`.", param: "model",
-                code: "model_not_allowed")
-        }
+        try routing.authorize(model: request.model, for: .chat, principal: principal)
         let estimate = Self.estimatedTokens(request)
         let permit: KeyPermit
         if case .key(let key) = principal {

@@ -17,6 +17,7 @@ public final class Gateway: Sendable {
     let recorder: any RequestRecorder
     /// The semantic cache; nil when `cache.enabled` is false.
     public let cache: SemanticCache?
+    let asyncTasks: AsyncTaskRunner
     let watcher = DisconnectWatcher()
     let logger: Logger
 
@@ -55,7 +56,7 @@ public final class Gateway: Sendable {
                         configuration: deployment, group: group.name, adapter: adapters[deployment.provider]!,
                         timeout: provider.timeout, price: price, breaker: configuration.routing.breaker, now: now)
                 },
-                fallbacks: group.fallbacks)
+                fallbacks: group.fallbacks, endpoints: group.endpoints)
         }
         routing = RoutingCore(groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed)
         limiter = KeyLimiter(clock: clock)
@@ -73,6 +74,12 @@ public final class Gateway: Sendable {
             upstream.shutdownNow()
             throw error
         }
+        let execution = AsyncTaskExecution(
+            chat: ChatService(
+                routing: routing, limiter: limiter, cache: cache, configuration: configuration, recorder: self.recorder),
+            keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
+        asyncTasks = AsyncTaskRunner(
+            store: store, settings: configuration.server, logger: logger, perform: execution.perform)
     }
 
     static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {
@@ -82,6 +89,8 @@ public final class Gateway: Sendable {
         case .gemini: GeminiProvider(configuration: provider, client: client)
         }
     }
+
+    var passthrough: PassthroughService { PassthroughService(gateway: self) }
 
     var chat: ChatService {
         ChatService(routing: routing, limiter: limiter, cache: cache, configuration: configuration, recorder: recorder)
@@ -93,12 +102,34 @@ public final class Gateway: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
         HealthRoutes().register(on: router)
-        OpenAIRoutes(gateway: self).register(on: router)
-        AnthropicRoutes(gateway: self).register(on: router)
-        GeminiRoutes(gateway: self).register(on: router)
+        registerEndpoints(on: router)
+        BatchRoutes(gateway: self, items: batchItemResponder()).register(on: router)
+        AsyncTaskRoutes(gateway: self).register(on: router)
         AdminRoutes(gateway: self).register(on: router)
         CacheAdminRoutes(gateway: self).register(on: router)
         return router
+    }
+
+    private func registerEndpoints(on router: Router<GatewayContext>) {
+        OpenAIRoutes(gateway: self).register(on: router)
+        AnthropicRoutes(gateway: self).register(on: router)
+        GeminiRoutes(gateway: self).register(on: router)
+        MediaRoutes(gateway: self).register(on: router)
+    }
+
+    /// The endpoints behind error rendering only: a batch item runs as its already authenticated batch.
+    private func batchItemResponder() -> RouterResponder<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(middleware: ErrorMiddleware())
+        registerEndpoints(on: router)
+        return router.buildResponder()
+    }
+
+    /// The work the gateway does besides serving requests: async tasks, cache upkeep.
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = [asyncTasks]
+        if let cache { services.append(CacheMaintenanceService(cache: cache, logger: logger)) }
+        return services
     }
 
     /// The Hummingbird application serving ``makeRouter()`` on the configured address.
@@ -117,8 +148,9 @@ public final class Gateway: Sendable {
     /// client.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: application)]
-        if let cache { services.append(.init(service: CacheMaintenanceService(cache: cache, logger: logger))) }
+        let services = ([application] + backgroundServices).map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

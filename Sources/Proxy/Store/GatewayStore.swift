@@ -42,6 +42,7 @@ public final class GatewayStore: Sendable {
             }
         }
         registerCacheMigrations(&migrator)
+        AsyncTask.registerMigrations(&migrator)
         return migrator
     }
 }

@@ -81,6 +81,7 @@ public protocol KeyStore: Sendable {
     func keys(includeRevoked: Bool) throws -> [VirtualKey]
     /// The key whose secret hashes to `hash`, revoked or not.
     func key(hash: String) throws -> VirtualKey?
+    func key(id: String) throws -> VirtualKey?
     /// Revokes the key with this id or secret prefix; returns it, or nil if none matched.
     func revokeKey(_ idOrPrefix: String) throws -> VirtualKey?
 }
@@ -108,6 +109,10 @@ extension GatewayStore: KeyStore {
 
     public func key(hash: String) throws -> VirtualKey? {
         try database.read { db in try VirtualKey.filter(Column("hash") == hash).fetchOne(db) }
+    }
+
+    public func key(id: String) throws -> VirtualKey? {
+        try database.read { db in try VirtualKey.fetchOne(db, key: id) }
     }
 
     public func revokeKey(_ idOrPrefix: String) throws -> VirtualKey? {

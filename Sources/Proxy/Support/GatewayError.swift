@@ -10,6 +10,8 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         case authentication
         case permission
         case notFound
+        /// The resource is not in a state that allows the request (a task's result before it finished).
+        case conflict
         case requestTooLarge
         case unsupportedMediaType
         case rateLimited
@@ -50,6 +52,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         case .authentication: .unauthorized
         case .permission: .forbidden
         case .notFound: .notFound
+        case .conflict: .conflict
         case .requestTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests

@@ -100,16 +100,22 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     // MARK: - Coding
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes (see ``JSONParser``).
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParser.Failure) in try JSONParser.parse(buffer) }
+        }
+        if let parsed { return try parsed.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(JSONParser.Failure) in
+            try JSONParser.parse(buffer)
+        }
     }
 
     /// Compact JSON; with `sortedKeys`, a canonical form whose bytes are equal when the values are.
     public func serialized(sortedKeys: Bool = false) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = sortedKeys ? [.sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
+        var writer = JSONWriter(sortedKeys: sortedKeys)
+        writer.write(self)
+        return writer.bytes
     }
 
     public var jsonString: String { String(decoding: serialized(), as: UTF8.self) }

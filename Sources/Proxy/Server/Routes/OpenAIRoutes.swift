@@ -54,86 +54,25 @@ struct OpenAIRoutes {
             throw GatewayError.invalid(
                 "`input` must be a string, an array of strings, or token arrays, and not empty.", param: "input")
         }
-        let answer = try await gateway.forwardJSON(
-            body, path: "/embeddings", model: model, principal: context.principal!, channel: context.channel)
-        return answer
+        return try await gateway.passthrough.json(
+            body, endpoint: .embeddings, path: "/embeddings", model: model, principal: context.principal!,
+            channel: context.channel)
     }
 
     private func models(context: GatewayContext) -> Response {
         let principal = context.principal!
         let created = Int64(Date().timeIntervalSince1970)
         let data = gateway.configuration.models.filter { principal.allows(model: $0.name) }.map { group -> JSONValue in
-            ["id": .string(group.name), "object": "model", "created": .integer(created), "owned_by": "routershift"]
+            let endpoints = group.endpoints.sorted()
+            return [
+                "id": .string(group.name), "object": "model", "created": .integer(created), "owned_by": "routershift",
+                "capabilities": .array(endpoints.map { .string($0.rawValue) }),
+                "endpoints": .array(
+                    endpoints.flatMap(\.paths).map { .string($0.replacingOccurrences(of: "{model}", with: group.name)) }
+                ),
+            ]
         }
         return jsonResponse(["object": "list", "data": .array(data)])
-    }
-}
-
-extension Gateway {
-    /// Routes a JSON request that the gateway passes through (embeddings, images, rerank, ...): the model is
-    /// checked against the key, the call goes through the routing core, and the upstream's JSON comes back
-    /// with the public model name.
-    func forwardJSON(_ body: JSONValue, path: String, model: String, principal: Principal, channel: any Channel)
-        async throws
-        -> Response
-    {
-        guard routing.groups[model] != nil else { throw GatewayError.unknownModel(model) }
-        guard principal.allows(model: model) else {
-            throw GatewayError(
-                .permission, "This key may not use the model `\(model)`.", param: "model", code: "model_not_allowed")
-        }
-        let permit: KeyPermit
-        if case .key(let key) = principal {
-            permit = try limiter.admit(key, estimatedTokens: 0)
-        } else {
-            permit = .unlimited
-        }
-        let routing = routing
-        let started = Date()
-        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: "/v1" + path, model: model)
-        do {
-            let routed = try await watcher.run(on: channel) {
-                try await routing.execute(model: model) { deployment, deadline throws(UpstreamFailure) in
-                    let response = try await deployment.adapter.forward(
-                        ForwardedCall(path: path, body: .json(body)), model: deployment.model, deadline: deadline)
-                    do {
-                        return try await response.body.collect(upTo: 256 * 1024 * 1024)
-                    } catch {
-                        throw UpstreamClient.failure(error)
-                    }
-                }
-            }
-            var answer = (try? JSONValue.parse(routed.value.readableBytesView)) ?? .null
-            if case .object(var object) = answer, object["model"] != nil {
-                object["model"] = .string(model)
-                answer = .object(object)
-            }
-            let usage = answer["usage"]
-            let input = Int(usage?["prompt_tokens"]?.integer ?? usage?["input_tokens"]?.integer ?? 0)
-            permit.release(tokens: input)
-            routing.recordTokens(input, on: routed.deployment)
-            record.deployment = routed.deployment.name
-            record.provider = routed.deployment.providerName
-            record.retries = routed.attempts - 1
-            record.inputTokens = input
-            record.cost = routed.deployment.price?.cost(of: Usage(promptTokens: input, completionTokens: 0)) ?? 0
-            record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-            recorder.record(record)
-            let headers: HTTPFields = [HTTPField.Name("x-routershift-deployment")!: routed.deployment.name]
-            guard answer != .null else {
-                return Response(
-                    status: .ok, headers: headers.merging([.contentType: "application/json"]),
-                    body: .init(byteBuffer: routed.value))
-            }
-            return jsonResponse(answer, headers: headers)
-        } catch let error as GatewayError {
-            permit.release(tokens: 0)
-            record.status = Int(error.status.code)
-            record.errorType = error.code ?? error.kind.rawValue
-            record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-            recorder.record(record)
-            throw error
-        }
     }
 }
 
