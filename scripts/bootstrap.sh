@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Installs what building RouterShift needs on a fresh Debian or Ubuntu machine: OpenBLAS, SQLite and
-# pkg-config. Skips what is already there. Sourced by the quick-start scripts.
+# pkg-config. Skips what is already there. Sourced by the quick-start scripts, which may call
+# `ensure_packages` for more (the test script adds chromium, for the dashboard's browser test).
 set -euo pipefail
 
-missing=()
-for package in libopenblas-dev libsqlite3-dev pkg-config; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
+ensure_packages() {
+    local missing=() package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    ((${#missing[@]})) || return 0
     echo "bootstrap: installing ${missing[*]}" >&2
-    sudo_if_needed=()
+    local sudo_if_needed=()
     [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
     "${sudo_if_needed[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+}
+
+ensure_packages libopenblas-dev libsqlite3-dev pkg-config
 
 command -v swift >/dev/null || {
     echo "bootstrap: swift is not on PATH; install Swift 6 (https://www.swift.org/install/linux/)" >&2

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs every test: the Swift suites, the end-to-end suite with the official
-# Python SDKs, then the VectorIndex suites again under ThreadSanitizer. What it needs and lacks (apt
+# Python SDKs and headless chromium, then the VectorIndex suites again under ThreadSanitizer. What it needs and lacks (apt
 # packages, the embedding model, the SDKs in .venv), it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
+# The dashboard's end-to-end test loads /ui in a real headless browser.
+ensure_packages chromium
+export ROUTERSHIFT_REQUIRE_BROWSER=1
 
 # Two cores, shared with the event loops: BLAS must not start threads of its own.
 export OPENBLAS_NUM_THREADS=1

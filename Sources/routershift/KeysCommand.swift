@@ -20,6 +20,12 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Maximum spend in dollars per budget period.") var budget: Double?
         @Option(help: "day, week, month or total.") var budgetPeriod: String?
 
+        func validate() throws {
+            if let budgetPeriod, BudgetPeriod(rawValue: budgetPeriod) == nil {
+                throw ValidationError("--budget-period must be day, week, month or total.")
+            }
+        }
+
         func run() throws {
             let store = try GatewayStore(path: try options.load().databasePath)
             let draft = KeyDraft(

@@ -6,8 +6,8 @@ struct RouterShift: AsyncParsableCommand {
         commandName: "routershift",
         abstract: "A self-hosted LLM gateway with a semantic cache.",
         subcommands: [
-            ServeCommand.self, ConfigCommand.self, KeysCommand.self, CacheCommand.self, ModelCommand.self,
-            EmbedCommand.self,
+            ServeCommand.self, ConfigCommand.self, KeysCommand.self, StatsCommand.self, LogsCommand.self,
+            CacheCommand.self, ModelCommand.self, EmbedCommand.self,
             MockUpstreamCommand.self,
         ]
     )

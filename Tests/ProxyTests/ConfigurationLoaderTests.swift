@@ -41,6 +41,32 @@ import Testing
         #expect(error.problems[0].message.contains("not `video`"))
     }
 
+    @Test func readsTeamBudgetsAndLogRetention() throws {
+        let configuration = try ConfigurationLoader.parse(
+            """
+            teams:
+              - { name: research, budget: 250, budget_period: week }
+              - { name: support, budget: 40 }
+            logging: { retention: 120d, max_rows: 5000 }
+            """)
+        #expect(
+            configuration.teams == [
+                .init(name: "research", budget: 250, budgetPeriod: .week),
+                .init(name: "support", budget: 40, budgetPeriod: .month),
+            ])
+        #expect(configuration.logging.retention == 120 * 86400 && configuration.logging.maxRows == 5000)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(
+                """
+                teams:
+                  - { name: a, budget: -1 }
+                  - { name: b, budget: 5, budget_period: fortnight }
+                  - { name: c }
+                """)
+        }
+        #expect(error.problems.map(\.path) == ["teams[0].budget", "teams[1].budget_period", "teams[2].budget"])
+    }
+
     @Test func resolvesSecretsAndDurations() throws {
         let configuration = try ConfigurationLoader.parse(
             """

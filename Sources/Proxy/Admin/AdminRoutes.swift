@@ -47,7 +47,7 @@ struct AdminRoutes {
     private func listKeys(_ request: Request) throws -> Response {
         let includeRevoked = request.uri.queryParameters.get("include_revoked") == "true"
         let keys = try gateway.store.keys(includeRevoked: includeRevoked)
-        return jsonResponse(["object": "list", "data": .array(keys.map { .object(Self.json($0)) })])
+        return jsonResponse(["object": "list", "data": .array(keys.map { .object(json(withSpend: $0)) })])
     }
 
     private func revokeKey(_ context: GatewayContext) throws -> Response {
@@ -62,6 +62,14 @@ struct AdminRoutes {
         let snapshot = gateway.routing.snapshot()
         let data = (try? JSONEncoder().encode(snapshot)).flatMap { try? JSONValue.parse($0) } ?? .array([])
         return jsonResponse(["object": "list", "data": data])
+    }
+
+    /// A key with what it has spent in its budget period (`total` when it has no budget).
+    private func json(withSpend key: VirtualKey) -> [String: JSONValue] {
+        var json = Self.json(key)
+        let period = key.budgetPeriod.flatMap(BudgetPeriod.init(rawValue:)) ?? .total
+        json["spend"] = .number(gateway.admission.spend.spent(keyID: key.id, period: period))
+        return json
     }
 
     /// A key as the API shows it: never its secret or hash.

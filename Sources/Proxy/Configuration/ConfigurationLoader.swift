@@ -53,7 +53,7 @@ public enum ConfigurationLoader {
         var configuration = GatewayConfiguration()
         let top = reader.mapping(
             root, path: "",
-            allowed: ["server", "database", "providers", "models", "routing", "cache", "pricing", "logging"])
+            allowed: ["server", "database", "providers", "models", "routing", "cache", "pricing", "logging", "teams"])
         readServer(top["server"], into: &configuration.server, reader: reader)
         let database = reader.mapping(top["database"], path: "database", allowed: ["path"])
         if let path = reader.string(database["path"], path: "database.path") { configuration.databasePath = path }
@@ -77,7 +77,35 @@ public enum ConfigurationLoader {
         if let rows = reader.int(logging["max_rows"], path: "logging.max_rows", range: 1...Int.max) {
             configuration.logging.maxRows = rows
         }
+        configuration.teams = readTeams(top["teams"], reader: reader)
         return configuration
+    }
+
+    private static func readTeams(_ node: Node?, reader: YAMLReader) -> [GatewayConfiguration.Team] {
+        var teams: [GatewayConfiguration.Team] = []
+        for (index, item) in reader.sequence(node, path: "teams").enumerated() {
+            let path = "teams[\(index)]"
+            let fields = reader.mapping(item, path: path, allowed: ["name", "budget", "budget_period"])
+            guard let name = reader.requiredString(fields["name"], path: "\(path).name", parent: item) else { continue }
+            if teams.contains(where: { $0.name == name }) {
+                reader.problem("\(path).name", fields["name"], "team `\(name)` is defined twice")
+            }
+            guard let budget = reader.double(fields["budget"], path: "\(path).budget", range: 0...1e12) else {
+                if fields["budget"] == nil { reader.problem("\(path).budget", item, "is required") }
+                continue
+            }
+            var period = BudgetPeriod.month
+            if let name = reader.string(fields["budget_period"], path: "\(path).budget_period") {
+                guard let parsed = BudgetPeriod(rawValue: name) else {
+                    reader.problem(
+                        "\(path).budget_period", fields["budget_period"], "must be day, week, month or total")
+                    continue
+                }
+                period = parsed
+            }
+            teams.append(GatewayConfiguration.Team(name: name, budget: budget, budgetPeriod: period))
+        }
+        return teams
     }
 
     private static func readServer(_ node: Node?, into server: inout GatewayConfiguration.Server, reader: YAMLReader) {

@@ -177,8 +177,24 @@ public struct GatewayConfiguration: Sendable {
     public struct Logging: Sendable {
         public var level = "info"
         /// Request-log rows older than this are pruned.
-        public var retention: Double = 30 * 86400
+        /// Request-log rows older than this are pruned; keep it above the longest budget period, whose spend
+        /// is read back from the log when the gateway starts.
+        public var retention: Double = 90 * 86400
         public var maxRows = 1_000_000
+    }
+
+    /// A team's spending limit; keys name their team when created.
+    public struct Team: Sendable, Equatable {
+        public var name: String
+        /// Maximum dollars per `budgetPeriod`.
+        public var budget: Double
+        public var budgetPeriod: BudgetPeriod
+
+        public init(name: String, budget: Double, budgetPeriod: BudgetPeriod) {
+            self.name = name
+            self.budget = budget
+            self.budgetPeriod = budgetPeriod
+        }
     }
 
     public var server = Server()
@@ -189,6 +205,7 @@ public struct GatewayConfiguration: Sendable {
     public var cache = Cache()
     public var pricing = Pricing()
     public var logging = Logging()
+    public var teams: [Team] = []
 
     public init() {}
 

@@ -24,6 +24,19 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// The failure's class as metrics label it: `connection`, `timeout`, `status_429`, `status_5xx`,
+    /// `status_4xx`, `malformed`, `unsupported` or `cancelled`.
+    var metricKind: String {
+        switch self {
+        case .connection: "connection"
+        case .timeout: "timeout"
+        case .status(let status, _, _): status == 429 ? "status_429" : "status_\(status / 100)xx"
+        case .malformed: "malformed"
+        case .unsupported: "unsupported"
+        case .cancelled: "cancelled"
+        }
+    }
+
     public var description: String {
         switch self {
         case .connection(let reason): "connection failed: \(reason)"

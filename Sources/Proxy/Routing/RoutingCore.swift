@@ -10,11 +10,17 @@ public final class RoutingCore: Sendable {
     let settings: GatewayConfiguration.Routing
     let clock: any RoutingClock
     private let random: Mutex<SeededRandom>
+    private let onUpstreamFailure: @Sendable (_ deployment: String, _ kind: String) -> Void
 
-    init(groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any RoutingClock, seed: UInt64) {
+    /// - Parameter onUpstreamFailure: told of every failed attempt: the deployment and the kind of failure.
+    init(
+        groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any RoutingClock, seed: UInt64,
+        onUpstreamFailure: @escaping @Sendable (_ deployment: String, _ kind: String) -> Void = { _, _ in }
+    ) {
         self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
         self.clock = clock
+        self.onUpstreamFailure = onUpstreamFailure
         random = Mutex(SeededRandom(seed: seed))
     }
 
@@ -101,6 +107,7 @@ public final class RoutingCore: Sendable {
                     return Routed(value: value, deployment: pick, attempts: attempts)
                 } catch {
                     let end = clock.now()
+                    if error != .cancelled { onUpstreamFailure(pick.name, error.metricKind) }
                     if error.isRetryable {
                         var retryAfter: Double?
                         if case .status(429, _, let after) = error { retryAfter = after ?? 1 }

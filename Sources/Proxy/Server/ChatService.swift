@@ -8,7 +8,7 @@ import NIOCore
 /// token accounting and the request record.
 struct ChatService: Sendable {
     let routing: RoutingCore
-    let limiter: KeyLimiter
+    let admission: Admission
     let cache: SemanticCache?
     let configuration: GatewayConfiguration
     let recorder: any RequestRecorder
@@ -40,18 +40,19 @@ struct ChatService: Sendable {
     func respond(to request: ChatRequest, principal: Principal, endpoint: String, directives: CacheDirectives)
         async throws -> Outcome
     {
-        try routing.authorize(model: request.model, for: .chat, principal: principal)
-        let estimate = Self.estimatedTokens(request)
-        let permit: KeyPermit
-        if case .key(let key) = principal {
-            permit = try limiter.admit(key, estimatedTokens: estimate)
-        } else {
-            permit = .unlimited
-        }
         let started = Date()
         var record = RequestRecord(
             keyID: principal.keyID, team: principal.team, endpoint: endpoint, model: request.model)
         record.time = started.timeIntervalSince1970
+        let estimate = Self.estimatedTokens(request)
+        let permit: KeyPermit
+        do {
+            permit = try admission.admit(
+                model: request.model, for: .chat, principal: principal, estimatedTokens: estimate)
+        } catch {
+            recorder.record(record.refused(error, started: started))
+            throw error
+        }
 
         var plan: CachePlan?
         do {
@@ -86,12 +87,7 @@ struct ChatService: Sendable {
         } catch {
             if let plan, plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
             permit.release(tokens: 0)
-            let failure =
-                error as? GatewayError ?? GatewayError(.internalError, "The gateway failed to handle this request.")
-            record.status = Int(failure.status.code)
-            record.errorType = failure.code ?? failure.kind.rawValue
-            record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-            recorder.record(record)
+            recorder.record(record.refused(error, started: started))
             throw error
         }
     }

@@ -48,6 +48,8 @@ struct ErrorMiddleware: RouterMiddleware {
     static func response(for error: GatewayError, path: String) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        // The OpenAI and Anthropic SDKs retry a 429 unless told not to; a spent budget will not recover soon.
+        if error.kind == .budgetExceeded { headers[HTTPField.Name("x-should-retry")!] = "false" }
         let body = error.body(for: ClientProtocol.forPath(path)).serialized()
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -12,9 +12,9 @@ public final class Gateway: Sendable {
     public let store: GatewayStore
     public let routing: RoutingCore
     let upstream: UpstreamClient
-    let limiter: KeyLimiter
+    let admission: Admission
     let prices: PriceTable
-    let recorder: any RequestRecorder
+    let telemetry: RequestTelemetry
     /// The semantic cache; nil when `cache.enabled` is false.
     public let cache: SemanticCache?
     let asyncTasks: AsyncTaskRunner
@@ -26,7 +26,7 @@ public final class Gateway: Sendable {
     ///   - randomSeed: seeds routing choices, for reproducible tests.
     public init(
         configuration: GatewayConfiguration, logger: Logger, clock: any RoutingClock = SystemClock(),
-        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), recorder: (any RequestRecorder)? = nil
+        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max)
     ) throws {
         self.configuration = configuration
         self.logger = logger
@@ -58,9 +58,15 @@ public final class Gateway: Sendable {
                 },
                 fallbacks: group.fallbacks, endpoints: group.endpoints)
         }
-        routing = RoutingCore(groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed)
-        limiter = KeyLimiter(clock: clock)
-        self.recorder = recorder ?? LoggingRecorder(logger: logger)
+        let metrics = GatewayMetrics(models: Set(configuration.models.map(\.name)))
+        routing = RoutingCore(
+            groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed,
+            onUpstreamFailure: metrics.upstreamFailure)
+        let spend = try SpendLedger(store: store, teams: configuration.teams)
+        admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
+        telemetry = RequestTelemetry(
+            log: RequestLogWriter(store: store, settings: configuration.logging, logger: logger), spend: spend,
+            metrics: metrics, logger: logger)
         do {
             if configuration.cache.enabled {
                 let embedder =
@@ -76,7 +82,8 @@ public final class Gateway: Sendable {
         }
         let execution = AsyncTaskExecution(
             chat: ChatService(
-                routing: routing, limiter: limiter, cache: cache, configuration: configuration, recorder: self.recorder),
+                routing: routing, admission: admission, cache: cache, configuration: configuration,
+                recorder: telemetry),
             keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
         asyncTasks = AsyncTaskRunner(
             store: store, settings: configuration.server, logger: logger, perform: execution.perform)
@@ -93,7 +100,8 @@ public final class Gateway: Sendable {
     var passthrough: PassthroughService { PassthroughService(gateway: self) }
 
     var chat: ChatService {
-        ChatService(routing: routing, limiter: limiter, cache: cache, configuration: configuration, recorder: recorder)
+        ChatService(
+            routing: routing, admission: admission, cache: cache, configuration: configuration, recorder: telemetry)
     }
 
     /// The HTTP routes of the gateway, behind error rendering and authentication.
@@ -102,6 +110,8 @@ public final class Gateway: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
         HealthRoutes().register(on: router)
+        MetricsRoutes(gateway: self).register(on: router)
+        AnalyticsRoutes(gateway: self).register(on: router)
         registerEndpoints(on: router)
         BatchRoutes(gateway: self, items: batchItemResponder()).register(on: router)
         AsyncTaskRoutes(gateway: self).register(on: router)
@@ -125,9 +135,9 @@ public final class Gateway: Sendable {
         return router.buildResponder()
     }
 
-    /// The work the gateway does besides serving requests: async tasks, cache upkeep.
+    /// The work the gateway does besides serving requests: the request log's writer, async tasks, cache upkeep.
     public var backgroundServices: [any Service] {
-        var services: [any Service] = [asyncTasks]
+        var services: [any Service] = [telemetry.log, asyncTasks]
         if let cache { services.append(CacheMaintenanceService(cache: cache, logger: logger)) }
         return services
     }
@@ -155,7 +165,10 @@ public final class Gateway: Sendable {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+            // Requests that finished while the services stopped.
+            try? telemetry.log.flush()
         } catch {
+            try? telemetry.log.flush()
             try? await upstream.shutdown()
             throw error
         }
@@ -165,21 +178,5 @@ public final class Gateway: Sendable {
     /// Closes the upstream client, for a gateway built without ``run(onServerRunning:)`` (tests).
     public func shutdown() async throws {
         try await upstream.shutdown()
-    }
-}
-
-/// Writes one log line per request (no keys, no content).
-struct LoggingRecorder: RequestRecorder {
-    let logger: Logger
-
-    func record(_ record: RequestRecord) {
-        logger.info(
-            "request",
-            metadata: [
-                "endpoint": "\(record.endpoint)", "model": "\(record.model)", "status": "\(record.status)",
-                "latency_ms": "\(Int(record.latencyMilliseconds))", "deployment": "\(record.deployment ?? "-")",
-                "key": "\(record.keyID)", "cache": "\(record.cacheResult ?? "-")",
-                "tokens": "\(record.inputTokens + record.outputTokens)",
-            ])
     }
 }

@@ -62,16 +62,16 @@ struct PassthroughService: Sendable {
         read: @escaping @Sendable (ForwardedResponse) async throws -> Value,
         tokens: @Sendable (Value) -> Int = { _ in 0 }
     ) async throws -> (Value, Deployment) {
-        try gateway.routing.authorize(model: model, for: endpoint, principal: principal)
-        let permit: KeyPermit
-        if case .key(let key) = principal {
-            permit = try gateway.limiter.admit(key, estimatedTokens: 0)
-        } else {
-            permit = .unlimited
-        }
-        let routing = gateway.routing
         let started = Date()
         var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: "/v1" + path, model: model)
+        let permit: KeyPermit
+        do {
+            permit = try gateway.admission.admit(model: model, for: endpoint, principal: principal, estimatedTokens: 0)
+        } catch {
+            gateway.telemetry.record(record.refused(error, started: started))
+            throw error
+        }
+        let routing = gateway.routing
         let work: @Sendable () async throws -> RoutingCore.Routed<Value> = {
             try await routing.execute(model: model, retries: singleAttempt ? 0 : nil) {
                 deployment, deadline throws(UpstreamFailure) in
@@ -96,17 +96,12 @@ struct PassthroughService: Sendable {
             record.provider = result.deployment.providerName
             record.retries = result.attempts - 1
             record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-            gateway.recorder.record(record)
+            gateway.telemetry.record(record)
             return (result.value, result.deployment)
         } catch {
             permit.release(tokens: 0)
-            let failure =
-                error as? GatewayError ?? GatewayError(.internalError, "The gateway failed to forward this request.")
-            record.status = Int(failure.status.code)
-            record.errorType = failure.code ?? failure.kind.rawValue
-            record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-            gateway.recorder.record(record)
-            throw failure
+            gateway.telemetry.record(record.refused(error, started: started))
+            throw error as? GatewayError ?? GatewayError(.internalError, "The gateway failed to forward this request.")
         }
     }
 }

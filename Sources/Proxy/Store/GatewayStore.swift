@@ -43,6 +43,7 @@ public final class GatewayStore: Sendable {
         }
         registerCacheMigrations(&migrator)
         AsyncTask.registerMigrations(&migrator)
+        RequestRecord.registerMigrations(&migrator)
         return migrator
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// What the gateway records of one request: who, what, where it went, how it went, what it cost.
+/// What the gateway records of one request: who, what, where it went, how it went, what it cost. One row
+/// of the request log (`request_log`), and one object of `/admin/logs` under the same snake_case names.
 public struct RequestRecord: Sendable, Equatable, Codable {
     public var id: String
     /// Unix seconds when the request arrived.
@@ -28,6 +29,23 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     public var retries: Int
     public var errorType: String?
 
+    enum CodingKeys: String, CodingKey {
+        case id, time
+        case keyID = "key_id"
+        case team, endpoint, model, deployment, provider, status
+        case latencyMilliseconds = "latency_ms"
+        case timeToFirstTokenMilliseconds = "ttft_ms"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case cost
+        case cacheResult = "cache_result"
+        case cacheSimilarity = "cache_similarity"
+        case costSaved = "cost_saved"
+        case tokensSaved = "tokens_saved"
+        case retries
+        case errorType = "error_type"
+    }
+
     public init(
         id: String = UUID().uuidString, time: Double = Date().timeIntervalSince1970, keyID: String, team: String?,
         endpoint: String, model: String
@@ -46,6 +64,18 @@ public struct RequestRecord: Sendable, Equatable, Codable {
         costSaved = 0
         tokensSaved = 0
         retries = 0
+    }
+}
+
+extension RequestRecord {
+    /// This record as a request that ended in `error` (refused, or failed upstream).
+    func refused(_ error: any Error, started: Date) -> RequestRecord {
+        var record = self
+        let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
+        record.status = Int(failure.status.code)
+        record.errorType = failure.code ?? failure.kind.rawValue
+        record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+        return record
     }
 }
 

@@ -23,6 +23,7 @@ struct AsyncTaskRoutes {
         _ = try CacheDirectives(headers: request.headers)
         let principal = context.principal!
         try gateway.routing.authorize(model: chat.model, for: .chat, principal: principal)
+        try gateway.admission.spend.check(principal)
         var directives: [String: JSONValue] = [:]
         for field in request.headers where field.name.canonicalName.hasPrefix("x-routershift-") {
             directives[field.name.canonicalName] = .string(field.value)

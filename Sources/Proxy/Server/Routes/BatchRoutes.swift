@@ -188,7 +188,7 @@ private final class CollectingWriter: ResponseBodyWriter, Sendable {
     var collected: ByteBuffer { buffer.withLock { $0 } }
 
     func write(_ chunk: ByteBuffer) async throws {
-        buffer.withLock { $0.writeImmutableBuffer(chunk) }
+        buffer.withLock { _ = $0.writeImmutableBuffer(chunk) }
     }
 
     func write(contentsOf chunks: some Sequence<ByteBuffer>) async throws {

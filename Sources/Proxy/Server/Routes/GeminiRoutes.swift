@@ -36,7 +36,8 @@ struct GeminiRoutes {
         let directives = try CacheDirectives(headers: request.headers)
         let outcome = try await gateway.watcher.run(on: context.channel) {
             try await service.respond(
-                to: chat, principal: principal, endpoint: "generateContent", directives: directives)
+                to: chat, principal: principal, endpoint: stream ? "streamGenerateContent" : "generateContent",
+                directives: directives)
         }
         switch outcome.body {
         case .complete(let response):

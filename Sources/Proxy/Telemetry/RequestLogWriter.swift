@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Writes request records to the log off the request path: a request only appends to a buffer in memory;
+/// this service writes the buffer in one transaction every quarter second, prunes the log by age and size
+/// every minute, and writes what is left when the gateway stops.
+final class RequestLogWriter: Service, Sendable {
+    private let store: any RequestLogStore
+    private let settings: GatewayConfiguration.Logging
+    private let logger: Logger
+    private let pending = Mutex<[RequestRecord]>([])
+    /// Serialises writers: the service's loop, and readers that flush first to see every request.
+    private let writing = Mutex<Void>(())
+
+    /// Records held when the database cannot be written; beyond it the oldest are dropped (and counted in
+    /// the log), so a stuck disk cannot exhaust memory.
+    static let capacity = 200_000
+    static let interval: Duration = .milliseconds(250)
+    static let pruneEvery = 240
+
+    init(store: any RequestLogStore, settings: GatewayConfiguration.Logging, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func append(_ record: RequestRecord) {
+        let dropped = pending.withLock { pending in
+            pending.append(record)
+            let surplus = pending.count - Self.capacity
+            if surplus > 0 { pending.removeFirst(surplus) }
+            return max(surplus, 0)
+        }
+        if dropped > 0 { logger.error("request log full: dropped records", metadata: ["dropped": "\(dropped)"]) }
+    }
+
+    /// Writes every buffered record now. On failure they stay buffered for the next attempt.
+    func flush() throws {
+        try writing.withLock { _ in
+            let batch = pending.withLock { pending in
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                return batch
+            }
+            do {
+                try store.appendRequests(batch)
+            } catch {
+                pending.withLock { pending in
+                    pending.insert(contentsOf: batch.suffix(Self.capacity - min(pending.count, Self.capacity)), at: 0)
+                }
+                throw error
+            }
+        }
+    }
+
+    func prune(now: Double = Date().timeIntervalSince1970) throws -> Int {
+        try store.pruneRequests(before: now - settings.retention, maxRows: settings.maxRows)
+    }
+
+    func run() async throws {
+        var ticks = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: Self.interval)
+            ticks += 1
+            do {
+                try flush()
+                if ticks % Self.pruneEvery == 0 {
+                    let pruned = try prune()
+                    if pruned > 0 { logger.info("request log pruned", metadata: ["rows": "\(pruned)"]) }
+                }
+            } catch {
+                logger.error("request log write failed", metadata: ["error": "\(error)"])
+            }
+        }
+        do { try flush() } catch { logger.error("request log write failed", metadata: ["error": "\(error)"]) }
+    }
+}

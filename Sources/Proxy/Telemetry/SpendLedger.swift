@@ -1,0 +1,138 @@
+import Foundation
+import Synchronization
+
+/// A budget's period, in UTC: the spend counted against it starts at the period's start.
+public enum BudgetPeriod: String, Sendable, CaseIterable {
+    case day, week, month, total
+
+    /// The start of the period that contains `time`; weeks start on Monday.
+    func start(containing time: Double) -> Double {
+        switch self {
+        case .day: return (time / 86400).rounded(.down) * 86400
+        case .week:
+            let day = (time / 86400).rounded(.down)
+            let weekday = (Int(day) + 3) % 7  // 1970-01-01 was a Thursday; 0 is Monday.
+            return (day - Double(weekday)) * 86400
+        case .month:
+            let calendar = Self.calendar
+            let components = calendar.dateComponents([.year, .month], from: Date(timeIntervalSince1970: time))
+            return calendar.date(from: components)!.timeIntervalSince1970
+        case .total: return -Double.infinity
+        }
+    }
+
+    /// The start of the next period; nil for `total`, which never ends.
+    func end(ofPeriodStarting start: Double) -> Double? {
+        switch self {
+        case .day: return start + 86400
+        case .week: return start + 7 * 86400
+        case .month:
+            let date = Self.calendar.date(byAdding: .month, value: 1, to: Date(timeIntervalSince1970: start))!
+            return date.timeIntervalSince1970
+        case .total: return nil
+        }
+    }
+
+    var adjective: String {
+        switch self {
+        case .day: "daily"
+        case .week: "weekly"
+        case .month: "monthly"
+        case .total: "total"
+        }
+    }
+
+    private static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}
+
+/// Spend per key and per team in the current period of each budget length, kept in memory so a budget
+/// check costs no query: read from the request log when the gateway starts, then added to as each request
+/// is recorded. A cache hit costs nothing and counts nothing.
+final class SpendLedger: Sendable {
+    private struct Totals {
+        var start: Double
+        var end: Double?
+        var keys: [String: Double] = [:]
+        var teams: [String: Double] = [:]
+    }
+
+    private let totals: Mutex<[BudgetPeriod: Totals]>
+    private let teams: [String: GatewayConfiguration.Team]
+
+    init(store: GatewayStore, teams: [GatewayConfiguration.Team], now: Double = Date().timeIntervalSince1970) throws {
+        var totals: [BudgetPeriod: Totals] = [:]
+        for period in BudgetPeriod.allCases {
+            let start = period.start(containing: now)
+            let spent = try store.spendByPrincipal(since: start)
+            totals[period] = Totals(
+                start: start, end: period.end(ofPeriodStarting: start), keys: spent.keys, teams: spent.teams)
+        }
+        self.totals = Mutex(totals)
+        self.teams = Dictionary(teams.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    func record(_ record: RequestRecord) {
+        guard record.cost > 0 else { return }
+        totals.withLock { totals in
+            for period in BudgetPeriod.allCases {
+                Self.rollOver(&totals[period]!, period: period, now: record.time)
+                guard record.time >= totals[period]!.start else { continue }
+                totals[period]!.keys[record.keyID, default: 0] += record.cost
+                if let team = record.team { totals[period]!.teams[team, default: 0] += record.cost }
+            }
+        }
+    }
+
+    /// Dollars the key has spent in the current `period`.
+    func spent(keyID: String, period: BudgetPeriod, now: Double = Date().timeIntervalSince1970) -> Double {
+        totals.withLock { totals in
+            Self.rollOver(&totals[period]!, period: period, now: now)
+            return totals[period]!.keys[keyID] ?? 0
+        }
+    }
+
+    /// Refuses a request whose key or team has spent its budget for the current period.
+    func check(_ principal: Principal, now: Double = Date().timeIntervalSince1970) throws(GatewayError) {
+        guard case .key(let key) = principal else { return }
+        if let budget = key.budget {
+            let period = key.budgetPeriod.flatMap(BudgetPeriod.init(rawValue:)) ?? .total
+            try enforce(budget, period: period, owner: "Key `\(key.name)` (\(key.id))", now: now) { $0.keys[key.id] }
+        }
+        if let name = key.team, let team = teams[name] {
+            try enforce(team.budget, period: team.budgetPeriod, owner: "Team `\(name)`", now: now) { $0.teams[name] }
+        }
+    }
+
+    private func enforce(
+        _ budget: Double, period: BudgetPeriod, owner: String, now: Double, spent: (Totals) -> Double?
+    ) throws(GatewayError) {
+        let (amount, end) = totals.withLock { totals in
+            Self.rollOver(&totals[period]!, period: period, now: now)
+            return (spent(totals[period]!) ?? 0, totals[period]!.end)
+        }
+        guard amount >= budget else { return }
+        var message =
+            "\(owner) has spent $\(Self.dollars(amount)) of its \(period.adjective) budget of $\(Self.dollars(budget))"
+        var retryAfter: Int?
+        if let end {
+            let reset = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: end))
+            message += "; the budget resets at \(reset)."
+            retryAfter = max(1, Int((end - now).rounded(.up)))
+        } else {
+            message += "."
+        }
+        throw GatewayError(.budgetExceeded, message, code: "budget_exceeded", retryAfter: retryAfter)
+    }
+
+    private static func rollOver(_ totals: inout Totals, period: BudgetPeriod, now: Double) {
+        guard let end = totals.end, now >= end else { return }
+        let start = period.start(containing: now)
+        totals = Totals(start: start, end: period.end(ofPeriodStarting: start))
+    }
+
+    private static func dollars(_ amount: Double) -> String { String(format: "%.4f", amount) }
+}
