@@ -191,6 +191,38 @@ import Testing
         }
     }
 
+    /// Many semantic hits at once read the database from every cooperative thread; none may wait for a
+    /// connection that only a suspended task can give back.
+    @Test(.timeLimit(.minutes(2))) func concurrentSemanticHitsNeverStall() async throws {
+        let pairs = [
+            ("How do I reset my password?", "how can I reset my password"),
+            ("What are your opening hours?", "when are you open"),
+            ("How can I change my billing address?", "how do I update my billing address"),
+            ("Where is my order?", "where is my order right now"),
+        ]
+        try await LiveGateway.run(yaml: Self.yaml(scope: "global")) { live in
+            for (prompt, _) in pairs { _ = try await live.post("/v1/chat/completions", Self.chat(prompt)) }
+            let outcomes = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<64 {
+                    group.addTask {
+                        var outcomes: [String] = []
+                        for round in 0..<24 {
+                            let paraphrase = pairs[(worker + round) % pairs.count].1
+                            let answer = try await live.post("/v1/chat/completions", Self.chat(paraphrase))
+                            outcomes.append(
+                                "\(answer.status) \(answer.headers.first(name: "x-routershift-cache") ?? "-")")
+                        }
+                        return outcomes
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(outcomes.count == 64 * 24)
+            #expect(outcomes.allSatisfy { $0.hasPrefix("200 ") }, "\(Set(outcomes))")
+            #expect(outcomes.filter { $0 == "200 semantic-hit" }.count >= 64 * 12, "\(Set(outcomes))")
+        }
+    }
+
     @Test func aStreamedMissIsStoredAndAStreamedHitReplaysAsSSE() async throws {
         try await LiveGateway.run(yaml: Self.yaml()) { live in
             let body = Self.chat(

@@ -77,20 +77,20 @@ extension SemanticCache {
         let ids: [Int64]
         switch selection {
         case .all:
-            ids = try await store.database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry") }
+            ids = try store.readNow { db in try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry") }
         case .id(let id):
             ids = [id]
         case .model(let model):
-            ids = try await store.database.read { db in
+            ids = try store.readNow { db in
                 try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE model = ?", arguments: [model])
             }
         case .scope(let scope):
-            ids = try await store.database.read { db in
+            ids = try store.readNow { db in
                 try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE scope = ?", arguments: [scope])
             }
         case .olderThan(let seconds):
             let cutoff = Date().timeIntervalSince1970 - seconds
-            ids = try await store.database.read { db in
+            ids = try store.readNow { db in
                 try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE created_at < ?", arguments: [cutoff])
             }
         case .near(let prompt, let threshold):
@@ -112,7 +112,7 @@ extension SemanticCache {
     public func export(includeVectors: Bool, write: (String) throws -> Void) throws -> Int {
         try flush()
         let index = index
-        return try store.database.read { db in
+        return try store.readNow { db in
             var count = 0
             let entries = try CacheEntry.order(Column("id")).fetchCursor(db)
             while let entry = try entries.next() {

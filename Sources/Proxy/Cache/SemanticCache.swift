@@ -101,7 +101,7 @@ public final class SemanticCache: Sendable {
             query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
         ).filter { Double($0.similarity) >= threshold }
         guard !candidates.isEmpty else { return .miss(encoded: query) }
-        let entries = try await store.database.read { db in
+        let entries = try store.readNow { db in
             try CacheEntry.filter(keys: candidates.map(\.label)).fetchAll(db)
         }
         let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })

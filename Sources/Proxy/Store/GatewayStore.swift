@@ -22,6 +22,14 @@ public final class GatewayStore: Sendable {
         try Self.migrator.migrate(database)
     }
 
+    /// A synchronous read, also where async code calls it. The gateway never uses GRDB's async reads:
+    /// those release their connection only once the awaiting task resumes, so mixed with synchronous reads
+    /// (which block cooperative threads while they wait for a connection) they can deadlock the pool when
+    /// every cooperative thread waits for a connection held by a task that cannot resume.
+    func readNow<T>(_ block: (Database) throws -> T) throws -> T {
+        try database.read(block)
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-keys") { db in
