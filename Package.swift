@@ -58,6 +58,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "CBLAS",
                 "ConnectionEvents",
                 "Embedding",
                 "VectorIndex",

@@ -55,6 +55,17 @@ struct CacheBenchmark: AsyncParsableCommand {
         { head in
             head.headers.first(name: "x-routershift-cache") ?? "miss"
         }
+        // The gateway's own account of what verifying a candidate cost, from its cache statistics.
+        var statsRequest = HTTPClientRequest(url: base + "/admin/cache/stats")
+        statsRequest.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
+        let statsBody = try await client.execute(statsRequest, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+        if let stats = try JSONSerialization.jsonObject(with: Data(statsBody.readableBytesView)) as? [String: Any],
+            let index = rows.lastIndex(where: { $0["kind"]?.text == "semantic-hit" })
+        {
+            for name in ["verifier_ms_p50", "verifier_ms_p99"] {
+                if let value = stats[name] as? Double { rows[index].set(name, .double(value, digits: 3)) }
+            }
+        }
         gateway.stop()
         for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
             try? FileManager.default.removeItem(atPath: config.path + suffix)
@@ -202,5 +213,11 @@ struct CacheBenchmark: AsyncParsableCommand {
         let mine = rows.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "semantic-hit" }
         let theirs = rows.first { $0["engine"]?.text == "gptcache" && $0["kind"]?.text == "semantic-hit" }
         print("semantic-hit throughput: \(ratio(mine?.number("rps"), theirs?.number("rps"))) of GPTCache's")
+        if let p50 = mine?.number("verifier_ms_p50"), let p99 = mine?.number("verifier_ms_p99") {
+            print(
+                String(
+                    format: "verifier, per candidate verified (from /admin/cache/stats): p50 %.3f ms, p99 %.3f ms", p50,
+                    p99))
+        }
     }
 }

@@ -44,6 +44,10 @@ struct CacheCommand: AsyncParsableCommand {
                         "lookup latency p50 / p99",
                         "\(ms(report.lookupMillisecondsP50)) / \(ms(report.lookupMillisecondsP99))",
                     ],
+                    [
+                        "verifier per candidate p50 / p99",
+                        "\(ms(report.verifierMillisecondsP50)) / \(ms(report.verifierMillisecondsP99))",
+                    ],
                 ])
         }
     }

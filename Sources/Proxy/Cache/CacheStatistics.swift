@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Counters and lookup latencies since the last flush, and a window of recent lookup latencies for p50/p99.
+/// Counters since the last flush, and windows of recent lookup and verification latencies for p50/p99.
 final class CacheStatistics: Sendable {
     struct Counts: Sendable, Equatable {
         var exactHits = 0
@@ -10,10 +10,34 @@ final class CacheStatistics: Sendable {
         var costSaved = 0.0
     }
 
+    /// The most recent `window` latencies, overwritten in a ring.
+    private struct LatencyWindow {
+        var values: [Double] = []
+        var next = 0
+
+        mutating func record(_ milliseconds: Double) {
+            if values.count < CacheStatistics.window {
+                values.append(milliseconds)
+            } else {
+                values[next] = milliseconds
+            }
+            next = (next + 1) % CacheStatistics.window
+        }
+
+        var percentiles: (p50: Double, p99: Double)? {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return nil }
+            func rank(_ fraction: Double) -> Double {
+                sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))]
+            }
+            return (rank(0.5), rank(0.99))
+        }
+    }
+
     private struct State {
         var pending = Counts()
-        var latencies: [Double] = []
-        var next = 0
+        var lookups = LatencyWindow()
+        var verifications = LatencyWindow()
     }
 
     private let state = Mutex(State())
@@ -31,15 +55,14 @@ final class CacheStatistics: Sendable {
         state.withLock { $0.pending.misses += 1 }
     }
 
+    /// A whole lookup: exact layer, embedding, index search, verification.
     func recordLookup(milliseconds: Double) {
-        state.withLock { state in
-            if state.latencies.count < Self.window {
-                state.latencies.append(milliseconds)
-            } else {
-                state.latencies[state.next] = milliseconds
-            }
-            state.next = (state.next + 1) % Self.window
-        }
+        state.withLock { $0.lookups.record(milliseconds) }
+    }
+
+    /// One candidate's verification: reading its token states, the features and the score.
+    func recordVerification(milliseconds: Double) {
+        state.withLock { $0.verifications.record(milliseconds) }
     }
 
     /// The counts since the last call, for the database.
@@ -52,9 +75,11 @@ final class CacheStatistics: Sendable {
 
     /// p50 and p99 of the recent lookups, in milliseconds.
     func lookupPercentiles() -> (p50: Double, p99: Double)? {
-        let sorted = state.withLock { $0.latencies }.sorted()
-        guard !sorted.isEmpty else { return nil }
-        func rank(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))] }
-        return (rank(0.5), rank(0.99))
+        state.withLock { $0.lookups.percentiles }
+    }
+
+    /// p50 and p99 of the recent verifications, in milliseconds.
+    func verificationPercentiles() -> (p50: Double, p99: Double)? {
+        state.withLock { $0.verifications.percentiles }
     }
 }

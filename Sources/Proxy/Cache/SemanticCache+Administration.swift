@@ -15,6 +15,9 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
     public var costSaved: Double
     public var lookupMillisecondsP50: Double?
     public var lookupMillisecondsP99: Double?
+    /// What verifying one candidate costs (reading its token states, features, score).
+    public var verifierMillisecondsP50: Double?
+    public var verifierMillisecondsP99: Double?
 
     enum CodingKeys: String, CodingKey {
         case entries
@@ -27,6 +30,8 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
         case costSaved = "cost_saved"
         case lookupMillisecondsP50 = "lookup_ms_p50"
         case lookupMillisecondsP99 = "lookup_ms_p99"
+        case verifierMillisecondsP50 = "verifier_ms_p50"
+        case verifierMillisecondsP99 = "verifier_ms_p99"
     }
 }
 
@@ -68,7 +73,8 @@ extension SemanticCache {
                 hitRate: lookups == 0 ? 0 : Double(exact + semantic) / Double(lookups),
                 tokensSaved: Int(counters["tokens_saved"] ?? 0),
                 costSaved: counters["cost_saved"] ?? 0, lookupMillisecondsP50: counters["lookup_p50_ms"],
-                lookupMillisecondsP99: counters["lookup_p99_ms"])
+                lookupMillisecondsP99: counters["lookup_p99_ms"], verifierMillisecondsP50: counters["verifier_p50_ms"],
+                verifierMillisecondsP99: counters["verifier_p99_ms"])
         }
     }
 

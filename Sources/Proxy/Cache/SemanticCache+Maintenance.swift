@@ -13,6 +13,7 @@ extension SemanticCache {
         }
         let counts = statistics.takePending()
         let percentiles = statistics.lookupPercentiles()
+        let verification = statistics.verificationPercentiles()
         guard !uses.isEmpty || counts != CacheStatistics.Counts() || percentiles != nil else { return }
         try store.database.write { db in
             let update = try db.cachedStatement(
@@ -34,6 +35,12 @@ extension SemanticCache {
                     sql: "INSERT OR REPLACE INTO cache_counter (name, value) VALUES (?, ?)")
                 try set.execute(arguments: ["lookup_p50_ms", percentiles.p50])
                 try set.execute(arguments: ["lookup_p99_ms", percentiles.p99])
+            }
+            if let verification {
+                let set = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO cache_counter (name, value) VALUES (?, ?)")
+                try set.execute(arguments: ["verifier_p50_ms", verification.p50])
+                try set.execute(arguments: ["verifier_p99_ms", verification.p99])
             }
         }
     }

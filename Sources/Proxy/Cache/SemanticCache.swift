@@ -101,8 +101,10 @@ public final class SemanticCache: Sendable {
             query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
         ).filter { Double($0.similarity) >= threshold }
         guard !candidates.isEmpty else { return .miss(encoded: query) }
+        // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
-            try CacheEntry.filter(keys: candidates.map(\.label)).fetchAll(db)
+            try CacheEntry.filter(keys: candidates.map(\.label)).select(CacheEntry.columnsWithoutTokenStates)
+                .fetchAll(db)
         }
         let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
         for candidate in candidates {
@@ -111,7 +113,11 @@ public final class SemanticCache: Sendable {
             else { continue }
             var hit = Hit(entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity))
             if let verifier {
-                guard let score = verify(query, prompt: prompt, against: entry, verifier: verifier, index: index) else {
+                let verifying = DispatchTime.now().uptimeNanoseconds
+                let score = verify(query, prompt: prompt, against: entry, verifier: verifier, index: index)
+                statistics.recordVerification(
+                    milliseconds: Double(DispatchTime.now().uptimeNanoseconds - verifying) / 1e6)
+                guard let score else {
                     // An entry stored without token states is judged by the cosine threshold alone.
                     if hit.similarity >= settings.threshold { return .hit(hit) }
                     continue
@@ -131,7 +137,12 @@ public final class SemanticCache: Sendable {
         -> Double?
     {
         guard let id = entry.id, let candidatePrompt = entry.prompt, let vector = index.vector(for: id),
-            let stored = TokenStateCoding.decode(ids: entry.tokenIDs, states: entry.tokenStates, vector: vector),
+            let states = try? store.readNow({ db in
+                try Row.fetchOne(
+                    db, sql: "SELECT token_ids, token_states FROM cache_entry WHERE id = ?", arguments: [id])
+            }),
+            let stored = TokenStateCoding.decode(
+                ids: states["token_ids"], states: states["token_states"], vector: vector),
             let tokens = embedder as? any TokenEmbedder
         else { return nil }
         let features = VerifierFeatures.compute(

@@ -361,12 +361,14 @@ public enum ConfigurationLoader {
         if let embedderNode = fields["embedder"] {
             let embedder = reader.mapping(
                 embedderNode, path: "cache.embedder",
-                allowed: ["kind", "model_dir", "base_url", "model", "api_key", "dimension"])
+                allowed: ["kind", "model_dir", "threads", "base_url", "model", "api_key", "dimension"])
             switch reader.string(embedder["kind"], path: "cache.embedder.kind") ?? "local" {
             case "local":
                 cache.embedder = .local(
                     modelDirectory: reader.string(embedder["model_dir"], path: "cache.embedder.model_dir")
-                        ?? "data/models/all-MiniLM-L6-v2")
+                        ?? "data/models/all-MiniLM-L6-v2",
+                    threads: reader.int(embedder["threads"], path: "cache.embedder.threads", range: 1...64)
+                        ?? GatewayConfiguration.defaultEmbedderThreads)
             case "remote":
                 let baseURL = reader.requiredString(
                     embedder["base_url"], path: "cache.embedder.base_url", parent: embedderNode)

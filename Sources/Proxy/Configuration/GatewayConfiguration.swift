@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
 public struct GatewayConfiguration: Sendable {
     public struct Server: Sendable {
@@ -136,7 +138,8 @@ public struct GatewayConfiguration: Sendable {
     }
 
     public enum EmbedderKind: Sendable {
-        case local(modelDirectory: String)
+        /// `threads`: forward passes that may run at once (concurrent prompts are also batched).
+        case local(modelDirectory: String, threads: Int)
         case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
     }
 
@@ -155,7 +158,8 @@ public struct GatewayConfiguration: Sendable {
         public var maxTurns = 8
         /// Requests above this temperature skip the semantic layer.
         public var maxTemperature = 1.0
-        public var embedder: EmbedderKind = .local(modelDirectory: "data/models/all-MiniLM-L6-v2")
+        public var embedder: EmbedderKind = .local(
+            modelDirectory: "data/models/all-MiniLM-L6-v2", threads: GatewayConfiguration.defaultEmbedderThreads)
         public var verifier = Verifier()
     }
 
@@ -196,6 +200,10 @@ public struct GatewayConfiguration: Sendable {
             self.budgetPeriod = budgetPeriod
         }
     }
+
+    /// One encoder thread per core, at most four: on two cores this doubles semantic-hit throughput while
+    /// the event loops still get their share (the scheduler batches what waits).
+    public static let defaultEmbedderThreads = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
 
     public var server = Server()
     public var databasePath = "routershift.sqlite"

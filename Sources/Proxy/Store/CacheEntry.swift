@@ -30,7 +30,11 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
     public var tokenIDs: Data?
     public var tokenStates: Data?
 
-    enum CodingKeys: String, CodingKey {
+    /// Every column but the token states, for reads that do not verify.
+    static let columnsWithoutTokenStates: [Column] = CodingKeys.allCases
+        .filter { $0 != .tokenIDs && $0 != .tokenStates }.map { Column($0.rawValue) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id
         case exactKey = "exact_key"
         case scope, tenant, model, prompt, request, response

@@ -1,3 +1,4 @@
+import CBLAS
 import Embedding
 import Foundation
 
@@ -59,37 +60,47 @@ enum VerifierFeatures {
     {
         let left = tokens(a, vocabulary: vocabulary, dimension: dimension)
         let right = tokens(b, vocabulary: vocabulary, dimension: dimension)
-        guard !left.isEmpty, !right.isEmpty else { return [0, 0, 0, 0, 0] }
-        func best(_ from: [(vector: [Float], content: Bool)], _ to: [(vector: [Float], content: Bool)]) -> [(
-            Float, Bool
-        )] {
-            from.map { token in (to.map { dot(token.vector, $0.vector) }.max() ?? 0, token.content) }
+        let (n, m) = (left.content.count, right.content.count)
+        guard n > 0, m > 0 else { return [0, 0, 0, 0, 0] }
+        // Every token pair's cosine in one product: similarity[i * m + j] = left_i . right_j.
+        var similarity = [Float](repeating: 0, count: n * m)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(dimension), 1, left.states,
+            Int32(dimension), right.states, Int32(dimension), 0, &similarity, Int32(m))
+        var forward = [Float](repeating: -.infinity, count: n)
+        var backward = [Float](repeating: -.infinity, count: m)
+        for i in 0..<n {
+            for j in 0..<m {
+                let value = similarity[i * m + j]
+                forward[i] = max(forward[i], value)
+                backward[j] = max(backward[j], value)
+            }
         }
-        let forward = best(left, right)
-        let backward = best(right, left)
-        let precision = forward.reduce(0) { $0 + $1.0 } / Float(forward.count)
-        let recall = backward.reduce(0) { $0 + $1.0 } / Float(backward.count)
+        let precision = forward.reduce(0, +) / Float(n)
+        let recall = backward.reduce(0, +) / Float(m)
         let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
         let all = forward + backward
-        let content = all.filter(\.1)
-        return [precision, recall, f1, (content.isEmpty ? all : content).map(\.0).min() ?? 0, all.map(\.0).min() ?? 0]
+        let contentScores = zip(all, left.content + right.content).filter(\.1).map(\.0)
+        return [precision, recall, f1, (contentScores.isEmpty ? all : contentScores).min() ?? 0, all.min() ?? 0]
     }
 
-    /// Each token's normalised state and whether it carries content (not a stop word or punctuation).
-    private static func tokens(_ text: EncodedText, vocabulary: Vocabulary, dimension: Int) -> [(
-        vector: [Float], content: Bool
-    )] {
-        var result: [(vector: [Float], content: Bool)] = []
+    /// The normalised states of a text's tokens ([CLS] and [SEP] left out) as one row-major matrix, and
+    /// whether each token carries content (not a stop word or punctuation).
+    private static func tokens(_ text: EncodedText, vocabulary: Vocabulary, dimension: Int) -> (
+        states: [Float], content: [Bool]
+    ) {
+        var states: [Float] = []
+        var content: [Bool] = []
+        states.reserveCapacity(text.tokenStates.count)
         for (position, id) in text.tokenIDs.enumerated() where id != vocabulary.classifier && id != vocabulary.separator
         {
-            var state = Array(text.tokenStates[position * dimension..<(position + 1) * dimension])
-            let norm = dot(state, state).squareRoot()
-            if norm > 0 { state = state.map { $0 / norm } }
+            let row = text.tokenStates[position * dimension..<(position + 1) * dimension]
+            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            states.append(contentsOf: norm > 0 ? row.map { $0 / norm } : Array(row))
             let token = vocabulary.token(id).map { $0.hasPrefix("##") ? String($0.dropFirst(2)) : $0 } ?? ""
-            let content = token.contains { $0.isLetter || $0.isNumber } && !stopWords.contains(token)
-            result.append((state, content))
+            content.append(token.contains { $0.isLetter || $0.isNumber } && !stopWords.contains(token))
         }
-        return result
+        return (states, content)
     }
 
     // MARK: - Lexical cues
