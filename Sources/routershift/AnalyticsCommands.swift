@@ -58,7 +58,7 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "Also split by hour or day.") var interval: String?
 
     func run() throws {
-        let store = try GatewayStore(path: try options.load().databasePath)
+        let store = try options.openStore()
         var extra = ["group_by": groupBy]
         extra["interval"] = interval
         let query = try filters.query(adding: extra)
@@ -112,7 +112,7 @@ struct LogsCommand: ParsableCommand {
     @Option(help: "At most this many rows (1-1000).") var limit = 50
 
     func run() throws {
-        let store = try GatewayStore(path: try options.load().databasePath)
+        let store = try options.openStore()
         let query = try filters.query(adding: ["limit": String(limit)])
         let page = try store.requests(matching: query.filter, limit: query.limit, after: nil)
         if filters.json {

@@ -27,7 +27,7 @@ struct KeysCommand: ParsableCommand {
         }
 
         func run() throws {
-            let store = try GatewayStore(path: try options.load().databasePath)
+            let store = try options.openStore()
             let draft = KeyDraft(
                 name: name, team: team,
                 models: models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
@@ -45,7 +45,7 @@ struct KeysCommand: ParsableCommand {
         @Flag(help: "Include revoked keys.") var all = false
 
         func run() throws {
-            let store = try GatewayStore(path: try options.load().databasePath)
+            let store = try options.openStore()
             let keys = try store.keys(includeRevoked: all)
             let rows = keys.map { key in
                 [
@@ -65,7 +65,7 @@ struct KeysCommand: ParsableCommand {
         @Argument(help: "The key's id (key_...) or secret prefix.") var key: String
 
         func run() throws {
-            let store = try GatewayStore(path: try options.load().databasePath)
+            let store = try options.openStore()
             guard let revoked = try store.revokeKey(key) else {
                 throw ValidationError("no key with id or prefix \(key)")
             }

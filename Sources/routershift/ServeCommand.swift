@@ -15,6 +15,17 @@ struct ConfigOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
     }
+
+    /// The database the configuration names, without requiring its secrets (provider keys, the master
+    /// key), which commands working on the database alone do not use.
+    func openStore() throws -> GatewayStore {
+        do {
+            return try GatewayStore(
+                path: try ConfigurationLoader.load(path: config, secretsOptional: true).databasePath)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
 }
 
 struct ServeCommand: AsyncParsableCommand {

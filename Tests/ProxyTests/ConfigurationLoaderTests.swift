@@ -67,6 +67,21 @@ import Testing
         #expect(error.problems.map(\.path) == ["teams[0].budget", "teams[1].budget_period", "teams[2].budget"])
     }
 
+    @Test func commandsOnTheDatabaseAloneNeedNoSecrets() throws {
+        let text = """
+            server: { master_key: env:UNSET_MASTER }
+            database: { path: /tmp/gateway.sqlite }
+            providers: [ { name: openai, kind: openai, base_url: "https://api.openai.com/v1", api_key: env:UNSET_KEY } ]
+            """
+        let error = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse(text) }
+        #expect(error.problems.map(\.path) == ["server.master_key", "providers[0].api_key"])
+        let configuration = try ConfigurationLoader.parse(text, secretsOptional: true)
+        #expect(configuration.databasePath == "/tmp/gateway.sqlite" && configuration.server.masterKey == nil)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("database: { path: [1] }", secretsOptional: true)
+        }
+    }
+
     @Test func resolvesSecretsAndDurations() throws {
         let configuration = try ConfigurationLoader.parse(
             """

@@ -4,9 +4,12 @@ import Yams
 /// Reads `routershift.yaml`: parses the YAML, resolves `env:` references, checks every value and the
 /// references between sections, and reports all problems at once with their place in the file.
 public enum ConfigurationLoader {
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> GatewayConfiguration
-    {
+    /// - Parameter secretsOptional: an `env:` reference to an unset variable reads as absent rather than a
+    ///   problem, for commands that only need the database and must not require provider keys.
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        secretsOptional: Bool = false
+    ) throws -> GatewayConfiguration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -15,20 +18,20 @@ public enum ConfigurationLoader {
                 file: path,
                 problems: [ConfigurationProblem(path: "", line: nil, column: nil, message: "cannot read the file")])
         }
-        return try parse(text, file: path, environment: environment)
+        return try parse(text, file: path, environment: environment, secretsOptional: secretsOptional)
     }
 
-    public static func parse(_ text: String, file: String = "routershift.yaml", environment: [String: String] = [:])
-        throws
-        -> GatewayConfiguration
-    {
+    public static func parse(
+        _ text: String, file: String = "routershift.yaml", environment: [String: String] = [:],
+        secretsOptional: Bool = false
+    ) throws -> GatewayConfiguration {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw ConfigurationError(file: file, problems: [yamlProblem(error)])
         }
-        let reader = YAMLReader(environment: environment)
+        let reader = YAMLReader(environment: environment, secretsOptional: secretsOptional)
         let configuration = read(root, reader: reader)
         guard reader.problems.isEmpty else { throw ConfigurationError(file: file, problems: reader.problems) }
         return configuration

@@ -6,9 +6,12 @@ import Yams
 final class YAMLReader {
     private(set) var problems: [ConfigurationProblem] = []
     let environment: [String: String]
+    /// Whether an `env:` reference to an unset variable is absent rather than a problem.
+    let secretsOptional: Bool
 
-    init(environment: [String: String]) {
+    init(environment: [String: String], secretsOptional: Bool = false) {
         self.environment = environment
+        self.secretsOptional = secretsOptional
     }
 
     func problem(_ path: String, _ node: Node?, _ message: String) {
@@ -74,7 +77,7 @@ final class YAMLReader {
         guard value.hasPrefix("env:") else { return value }
         let name = String(value.dropFirst(4))
         guard let resolved = environment[name], !resolved.isEmpty else {
-            problem(path, node, "environment variable \(name) is not set")
+            if !secretsOptional { problem(path, node, "environment variable \(name) is not set") }
             return nil
         }
         return resolved

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The scratch memory of one search: visited tags, the two heaps, the neighbour batch and the query.
 ///
 /// A context is used by one thread at a time; ``SearchContextPool`` hands them out so concurrent queries
@@ -34,8 +32,13 @@ final class SearchContext: @unchecked Sendable {
 }
 
 /// A free list of ``SearchContext``s shared by the readers of one index.
-final class SearchContextPool: Sendable {
-    private let free = Mutex<[SearchContext]>([])
+///
+/// Guarded by a pthread lock rather than `Synchronization.Mutex`: ThreadSanitizer sees the ordering a
+/// pthread lock gives, but not the Mutex's (its futex path is not instrumented), and reported races here.
+final class SearchContextPool: @unchecked Sendable {
+    private let lock = ReadWriteLock()
+    /// Touched only under `lock`'s write lock.
+    private var free: [SearchContext] = []
     private let maxLinks: Int
     private let dimension: Int
 
@@ -47,9 +50,9 @@ final class SearchContextPool: Sendable {
     /// Runs `body` with a context of its own, returned to the pool afterwards.
     func withContext<R>(slotCount: Int, _ body: (SearchContext) throws -> R) rethrows -> R {
         let context =
-            free.withLock { $0.popLast() }
+            lock.withWriteLock { free.popLast() }
             ?? SearchContext(slotCapacity: slotCount, maxLinks: maxLinks, dimension: dimension)
-        defer { free.withLock { $0.append(context) } }
+        defer { lock.withWriteLock { free.append(context) } }
         return try body(context)
     }
 }
