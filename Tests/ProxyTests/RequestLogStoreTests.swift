@@ -41,7 +41,9 @@ import Testing
             filter.from = 10
             filter.to = 14
             #expect(try store.requests(matching: filter, limit: 100, after: nil).records.map(\.id) == ["r12", "r10"])
-            #expect(throws: GatewayError.self) { try store.requests(matching: filter, limit: 5, after: "garbage") }
+            for cursor in ["garbage", "nan|r1", "inf|r1"] {
+                #expect(throws: GatewayError.self) { try store.requests(matching: filter, limit: 5, after: cursor) }
+            }
         }
     }
 
@@ -117,7 +119,8 @@ import Testing
             query.groupBy == .team && query.interval == .day && query.filter.errorsOnly && query.filter.status == 429)
         #expect(try AnalyticsQuery(parameters: ["from": "2026-11-25"]).filter.from == 1_795_564_800)
         for bad in [
-            ["group_by": "user"], ["interval": "minute"], ["limit": "0"], ["from": "yesterday"], ["colour": "red"],
+            ["group_by": "user"], ["interval": "minute"], ["limit": "0"], ["from": "yesterday"], ["from": "nan"],
+            ["to": "1e400"], ["colour": "red"],
         ] {
             #expect(throws: GatewayError.self) { try AnalyticsQuery(parameters: bad) }
         }

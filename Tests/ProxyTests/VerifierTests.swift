@@ -69,6 +69,26 @@ import Testing
         #expect(first != nil)
         #expect(first == second)
     }
+
+    @Test func aVerifierForOtherFeaturesIsRefusedAtStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verifier-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var shipped =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "data/verifier.json")))
+            as! [String: Any]
+        shipped["weights"] = Array((shipped["weights"] as! [Any]).dropLast(10))
+        let truncated = directory.appendingPathComponent("verifier.json")
+        try JSONSerialization.data(withJSONObject: shipped).write(to: truncated)
+        var settings = GatewayConfiguration.Cache()
+        settings.verifier.file = truncated.path
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        let embedder = try LocalEmbedder(
+            files: ModelFiles(directory: URL(fileURLWithPath: ModelFiles.defaultDirectory)))
+        #expect(throws: GatewayError.self) { try SemanticCache(settings: settings, store: store, embedder: embedder) }
+        settings.verifier.file = "data/verifier.json"
+        _ = try SemanticCache(settings: settings, store: store, embedder: embedder)
+    }
 }
 
 @Suite struct VerifierPartsTests {

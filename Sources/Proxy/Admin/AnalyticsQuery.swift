@@ -68,7 +68,11 @@ public struct AnalyticsQuery: Sendable {
     /// Unix seconds, an ISO 8601 date or time (`2026-11-25`, `2026-11-25T08:00:00Z`), or a duration back
     /// from now (`90m`, `24h`, `7d`).
     static func time(_ text: String, _ name: String, now: Double) throws(GatewayError) -> Double {
-        if let seconds = Double(text) { return seconds }
+        if let seconds = Double(text) {
+            // Double() also reads "nan" and "1e400" (infinity), which would match nothing without a word.
+            guard seconds.isFinite else { throw .invalid("`\(name)` must be a finite number of seconds.", param: name) }
+            return seconds
+        }
         if let duration = YAMLReader.parseDuration(text) { return now - duration }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }

@@ -33,6 +33,17 @@ public final class SemanticCache: Sendable {
         self.embedder = settings.semantic ? embedder : nil
         if settings.verifier.enabled, self.embedder is any TokenEmbedder {
             var verifier = try Verifier.load(path: settings.verifier.file)
+            let expected = VerifierFeatures.names(dimension: self.embedder!.dimension)
+            guard verifier.featureNames == expected,
+                [verifier.weights.count, verifier.means.count, verifier.scales.count].allSatisfy({
+                    $0 == expected.count
+                })
+            else {
+                throw GatewayError(
+                    .internalError,
+                    "the verifier \(settings.verifier.file) was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
+                )
+            }
             if let threshold = settings.verifier.threshold { verifier.threshold = threshold }
             if let floor = settings.verifier.candidateThreshold { verifier.candidateThreshold = floor }
             self.verifier = verifier
@@ -154,7 +165,8 @@ public final class SemanticCache: Sendable {
     private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {
         guard
             let entry = try store.database.read({ db in
-                try CacheEntry.filter(Column("exact_key") == key.exact).fetchOne(db)
+                try CacheEntry.filter(Column("exact_key") == key.exact).select(CacheEntry.columnsWithoutTokenStates)
+                    .fetchOne(db)
             }),
             entry.scope == key.scope, entry.expiresAt > now, let response = entry.decodedResponse
         else { return nil }

@@ -139,7 +139,6 @@ struct ChatService: Sendable {
                 record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
                 recorder.record(record)
             }
-            headers[Self.cacheKeyHeader] = String(hit.entry.id ?? 0)
             return Outcome(body: .stream(stream), headers: headers)
         }
         record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000

@@ -195,7 +195,7 @@ extension GatewayStore: RequestLogStore {
         var (condition, arguments) = filter.condition
         if let cursor {
             let parts = cursor.split(separator: "|", maxSplits: 1)
-            guard parts.count == 2, let time = Double(parts[0]) else {
+            guard parts.count == 2, let time = Double(parts[0]), time.isFinite else {
                 throw GatewayError.invalid("`after` is not a cursor this API returned.", param: "after")
             }
             condition += " AND (time < ? OR (time = ? AND id < ?))"

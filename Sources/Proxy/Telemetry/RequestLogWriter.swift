@@ -14,7 +14,7 @@ final class RequestLogWriter: Service, Sendable {
     /// Serialises writers: the service's loop, and readers that flush first to see every request.
     private let writing = Mutex<Void>(())
 
-    /// Records held when the database cannot be written; beyond it the oldest are dropped (and counted in
+    /// Records held when the database cannot be written; beyond it new records are dropped (and counted in
     /// the log), so a stuck disk cannot exhaust memory.
     static let capacity = 200_000
     static let interval: Duration = .milliseconds(250)
@@ -27,13 +27,12 @@ final class RequestLogWriter: Service, Sendable {
     }
 
     func append(_ record: RequestRecord) {
-        let dropped = pending.withLock { pending in
+        let kept = pending.withLock { pending in
+            guard pending.count < Self.capacity else { return false }
             pending.append(record)
-            let surplus = pending.count - Self.capacity
-            if surplus > 0 { pending.removeFirst(surplus) }
-            return max(surplus, 0)
+            return true
         }
-        if dropped > 0 { logger.error("request log full: dropped records", metadata: ["dropped": "\(dropped)"]) }
+        if !kept { logger.error("request log full: dropped a record", metadata: ["id": "\(record.id)"]) }
     }
 
     /// Writes every buffered record now. On failure they stay buffered for the next attempt.
