@@ -147,7 +147,7 @@ struct EmbedBenchmark: AsyncParsableCommand {
         print("Embedding all-MiniLM-L6-v2, one thread, \(rounds) alternating rounds")
         print(machineDescription() + ", int8 kernel \(EmbeddingPrecision.int8KernelName ?? "none")")
         print(
-            "instructions: not counted here (perf has no hardware counters on this machine; BENCHMARKS.md has callgrind counts)"
+            "instructions: not counted by this benchmark (perf stat or valgrind --tool=callgrind count them where the CPU allows)"
         )
         let columns = [
             ("routershift", "fp32"), ("routershift", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
