@@ -116,7 +116,7 @@ def onnx_export(model_dir, cache_dir):
     if rc != 0 or not path.is_file():
         die(f"ONNX export failed (exit {rc}); run the onnxruntime peer once "
             f"(Benchmarks/peers/run-peer.sh onnxruntime onnxruntime_peer.py --model-dir "
-            f"{model_dir} --sentences FILE) and retry")
+            f"{model_dir} --serve < /dev/null) and retry")
     return path
 
 

@@ -1,18 +1,23 @@
 """onnxruntime benchmark peer for `routershift-bench embed`.
 
 Runs all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384) through onnxruntime's CPU
-execution provider, single-threaded, and measures the same things as our Swift
-embedder:
+execution provider, single-threaded, and times it as `routershift-bench embed` asks, so that the engines run in
+alternating rounds in one benchmark instead of one after the other:
 
-  per single sentence   median wall-clock latency of ONE embed call for that
-                        sentence alone (tokenize -> session.run -> mean pooling
-                        over the attention mask -> L2 normalise), over
-                        `repeats` calls after a warm-up
-  batch                 sentences/s for embedding all batch texts in ONE call
-                        (padded to the longest text of the batch only):
-                        len(texts) / median call time
-  memory                ru_maxrss of this process (peak) and the RSS right after
-                        the tokenizer and the ORT session were loaded
+  serve mode (--serve)  reads JSON requests on stdin, one per line,
+                          {"precision": "fp32"|"int8", "texts": [...],
+                           "calls": N, "warmup": W}
+                        makes W untimed then N timed embed calls of all the
+                        texts (tokenize -> session.run -> mean pooling over the
+                        attention mask -> L2 normalise), and answers one line
+                          {"wall_s": [...], "cpu_s": [...]}
+                        with each call's wall-clock and process CPU seconds.
+                        EOF or {"quit": true} ends it.
+
+Two sessions serve it: "fp32", the exported graph, and "int8",
+onnxruntime.quantization.quantize_dynamic of it (weight_type=QInt8, the other
+settings at their defaults: per-tensor weights, u8 activations quantised per
+call), cached beside the export.
 
 Model: the ONNX graph is BertModel (no pooler) exported from model.safetensors
 with torch.onnx.export (dynamo exporter, opset 18, fp32, eager attention),
@@ -33,14 +38,10 @@ to 256 tokens, padding only to the longest sequence of a call.
 
 Called as (usually through run-peer.sh, which provides the venv):
 
-  run-peer.sh onnxruntime onnxruntime_peer.py --model-dir DIR \
-      --sentences FILE.json [--repeats N] [--cache-dir DIR] [--reference DIR]
+  run-peer.sh onnxruntime onnxruntime_peer.py --model-dir DIR --serve \
+      [--cache-dir DIR] [--reference DIR]
 
-DIR holds model.safetensors, vocab.txt and config.json. FILE.json is
-  {"single": [{"tokens": 8, "text": "..."}, ...],
-   "batch": {"tokens": 32, "texts": ["...", ...]},
-   "repeats": 200}
-("tokens" counts [CLS] and [SEP]; --repeats overrides "repeats").
+DIR holds model.safetensors, vocab.txt and config.json.
 --reference DIR (e.g. shared/data/embedding) holds reference_embeddings.json
 ({sentence: [384 floats]}) and optionally reference_meta.json (token ids). The
 reference sentences are embedded one at a time and as one padded batch, in a
@@ -48,21 +49,15 @@ child process (so the parity run does not grow this process's ORT memory arena
 and RSS), before measuring; the minimum cosine is printed to stderr and the peer
 exits 1 if it is below --min-cosine (default 0.999).
 
-Output is JSON Lines on stdout:
-  {"engine":"onnxruntime","tokens":T,"batch":1,"latency_ms_p50":..,"measured_tokens":..}
-      one per single sentence
-  {"engine":"onnxruntime","tokens":32,"batch":32,"sentences_per_s":..,"measured_tokens":..}
-      for the batch (measured_tokens = padded sequence length of the batch)
-  {"engine":"onnxruntime","peak_rss_mb":..,"session_rss_mb":..,"version":"<ort version>"}
-Progress goes to stderr. Bad input exits with status 2.
+Before the first request it prints one line
+  {"ready": true, "version": "<ort version>", "session_rss_mb": ..}
+Progress goes to stderr. A bad request is answered {"error": "..."}.
 """
 
 import argparse
 import hashlib
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -99,11 +94,6 @@ def rss_mb():
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
-
-
-def peak_rss_mb():
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------
@@ -312,43 +302,51 @@ def check_parity(emb, ref_dir):
     return float(min(cos_single.min(), cos_batch.min()))
 
 
-def time_calls(fn, repeats, warmup):
-    """Wall-clock seconds per call, and the median CPU seconds per call (stderr
-    only: shows whether other load on the machine stretched the wall times)."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return wall, statistics.median(cpu)
+def quantized_path(onnx_path):
+    """onnxruntime's own int8 dynamic quantisation of the export, made once."""
+    out = onnx_path.with_name(onnx_path.stem + "-int8-dynamic.onnx")
+    if out.is_file():
+        return out
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    log(f"quantising {onnx_path.name} with quantize_dynamic(weight_type=QInt8)")
+    quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8)
+    os.replace(tmp, out)
+    return out
 
 
-def load_sentences(path):
-    try:
-        spec = json.loads(Path(path).read_text())
-        singles = spec.get("single", [])
-        for s in singles:
-            int(s["tokens"]), str(s["text"])
-        batch = spec.get("batch")
-        if batch is not None:
-            int(batch["tokens"])
-            if not batch["texts"] or not all(isinstance(t, str) for t in batch["texts"]):
-                raise ValueError("batch.texts must be a non-empty list of strings")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        die(f"bad sentences file {path}: {e}")
-    return spec
+def serve(engines):
+    """Answers timing requests on stdin until EOF or {"quit": true}."""
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            if request.get("quit"):
+                return
+            emb = engines[request["precision"]]
+            texts = [str(t) for t in request["texts"]]
+            calls, warmup = int(request["calls"]), int(request.get("warmup", 0))
+            if not texts or calls < 1 or warmup < 0:
+                raise ValueError("texts must be non-empty, calls >= 1, warmup >= 0")
+        except (ValueError, KeyError, TypeError) as e:
+            print(json.dumps({"error": f"bad request: {e}"}), flush=True)
+            continue
+        for _ in range(warmup):
+            emb.embed(texts)
+        wall, cpu = [], []
+        for _ in range(calls):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            emb.embed(texts)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        print(json.dumps({"wall_s": wall, "cpu_s": cpu}), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model-dir", required=True, type=Path)
-    ap.add_argument("--sentences", type=Path)
-    ap.add_argument("--repeats", type=int, help="timed calls per case (default: file's, else 200)")
-    ap.add_argument("--warmup", type=int, default=10, help="untimed calls per case (default 10)")
+    ap.add_argument("--serve", action="store_true", help="answer timing requests on stdin")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--reference", type=Path, help="dir with reference_embeddings.json")
     ap.add_argument("--min-cosine", type=float, default=0.999,
@@ -373,19 +371,15 @@ def main():
         if not worst >= args.min_cosine:
             die(f"minimum cosine {worst:.6f} is below {args.min_cosine}", 1)
         return
-
-    if not args.sentences:
-        die("--sentences is required")
-    spec = load_sentences(args.sentences)
-    repeats = args.repeats or int(spec.get("repeats", 200))
-    if repeats < 1 or args.warmup < 0:
-        die("--repeats must be >= 1 and --warmup >= 0")
+    if not args.serve:
+        die("give --serve (or --export-to)")
 
     onnx_path, _ = ensure_onnx(model_dir, args.cache_dir.resolve())
+    int8_path = quantized_path(onnx_path)
 
     if args.reference:
         # In a child process: the padded parity batch (up to 256 tokens) would
-        # otherwise grow ORT's memory arena and inflate this process's peak RSS.
+        # otherwise grow ORT's memory arena and inflate this process's RSS.
         rc = subprocess.call(
             [sys.executable, str(Path(__file__).resolve()), "--model-dir", str(model_dir),
              "--parity-only", str(onnx_path), "--reference", str(args.reference.resolve()),
@@ -397,45 +391,14 @@ def main():
 
     import onnxruntime as ort
 
-    emb = Embedder(onnx_path, model_dir / "vocab.txt")
+    engines = {"fp32": Embedder(onnx_path, model_dir / "vocab.txt"),
+               "int8": Embedder(int8_path, model_dir / "vocab.txt")}
     session_rss = rss_mb()
-    log(f"onnxruntime {ort.__version__}, providers {emb.sess.get_providers()}, "
-        f"RSS after session load {session_rss:.1f} MiB")
-
-
-    for case in spec.get("single", []):
-        text, want_tokens = case["text"], int(case["tokens"])
-        measured = len(emb.tok.encode(text).ids)
-        if measured != want_tokens:
-            log(f"warning: sentence labelled {want_tokens} tokens has {measured}")
-        times, cpu = time_calls(lambda: emb.embed([text]), repeats, args.warmup)
-        p50 = statistics.median(times) * 1e3
-        log(f"single {want_tokens} tokens: p50 {p50:.3f} ms (min {min(times) * 1e3:.3f}, "
-            f"max {max(times) * 1e3:.3f}, cpu p50 {cpu * 1e3:.3f}) over {repeats}")
-        print(json.dumps({"engine": ENGINE, "tokens": want_tokens, "batch": 1,
-                          "latency_ms_p50": round(p50, 4), "measured_tokens": measured}),
-              flush=True)
-
-    batch = spec.get("batch")
-    if batch is not None:
-        texts = list(batch["texts"])
-        padded = emb.encode(texts)[0].shape[1]
-        lens = [len(e.ids) for e in emb.tok.encode_batch(texts)]
-        log(f"batch of {len(texts)}: token counts {min(lens)}..{max(lens)}, padded to {padded}")
-        times, cpu = time_calls(lambda: emb.embed(texts), repeats, max(1, min(args.warmup, 3)))
-        med = statistics.median(times)
-        sps = len(texts) / med
-        log(f"batch {len(texts)} x {batch['tokens']} tokens: p50 {med * 1e3:.2f} ms/call "
-            f"(cpu p50 {cpu * 1e3:.2f}), {sps:.1f} sentences/s over {repeats}")
-        print(json.dumps({"engine": ENGINE, "tokens": int(batch["tokens"]), "batch": len(texts),
-                          "sentences_per_s": round(sps, 3), "measured_tokens": padded}),
-              flush=True)
-
-    peak = peak_rss_mb()
-    log(f"peak RSS {peak:.1f} MiB")
-    print(json.dumps({"engine": ENGINE, "peak_rss_mb": round(peak, 2),
-                      "session_rss_mb": round(session_rss, 2), "version": ort.__version__}),
-          flush=True)
+    log(f"onnxruntime {ort.__version__}, providers {engines['fp32'].sess.get_providers()}, "
+        f"RSS after loading both sessions {session_rss:.1f} MiB")
+    print(json.dumps({"ready": True, "version": ort.__version__,
+                      "session_rss_mb": round(session_rss, 2)}), flush=True)
+    serve(engines)
 
 
 if __name__ == "__main__":

@@ -5,84 +5,117 @@ import Foundation
 struct EmbedBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Latency of one sentence of 8, 32 and 128 tokens and throughput of a batch of 32, beside onnxruntime."
+        abstract:
+            "Latency of one sentence of 8, 32 and 128 tokens and throughput of a batch of 32, beside onnxruntime.",
+        discussion: """
+            Engines: RouterShift fp32 and int8, onnxruntime fp32 and onnxruntime's int8 dynamic quantisation, all \
+            on one thread. They run in alternating rounds (each round times every engine on every case, starting \
+            with a different engine each round), so a noisy phase of a shared machine falls on all of them. Wall \
+            and CPU time are both reported; a ratio that holds in CPU time is not the machine's noise.
+            """
     )
 
     @Option(help: "Directory of the model files.") var modelDir = ModelFiles.defaultDirectory
-    @Option(help: "Timed calls per case; the median counts.") var repeats = 200
-    @Option(help: "Untimed calls before timing.") var warmup = 10
+    @Option(help: "Rounds of every engine on every case.") var rounds = 20
+    @Option(help: "Timed single-sentence calls per engine, case and round (a fifth of that for the batch).")
+    var calls = 10
+    @Option(help: "Untimed calls per engine and case before the first round.") var warmup = 10
+    @Option(help: "RouterShift precisions to run (fp32, int8; int8 only where the CPU has a kernel for it).")
+    var precision: [String] = ["fp32", "int8"]
+    @Option(help: "Tokens of the single sentences.") var tokens: [Int] = [8, 32, 128]
+    @Option(help: "Sentences of 32 tokens in the batch case; 0 skips it.") var batchSize = 32
     @OptionGroup var output: OutputOptions
 
+    private struct Case {
+        let tokens: Int
+        let texts: [String]
+        var batch: Int { texts.count }
+    }
+
     func run() async throws {
-        let (repeats, warmup) = (max(self.repeats, 1), self.warmup)
-        let residentBefore = residentBytes()
-        let embedder = try LocalEmbedder(files: ModelFiles(directory: URL(fileURLWithPath: modelDir)))
-        let tokenizer = embedder.tokenizer
-        let single = try [8, 32, 128].map { try sentence(ofTokens: $0, startingAt: 0, tokenizer: tokenizer) }
-        let batch = try (0..<32).map { try sentence(ofTokens: 32, startingAt: $0 * 7 + 3, tokenizer: tokenizer) }
-
-        var rows: [ResultRow] = []
-        for text in single {
-            for _ in 0..<warmup { _ = try await embedder.embed([text]) }
-            var latencies: [Double] = []
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try await embedder.embed([text])
-                latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        let (rounds, calls, warmup) = (max(self.rounds, 1), max(self.calls, 1), max(self.warmup, 0))
+        var precisions: [EmbeddingPrecision] = []
+        for name in precision {
+            guard let value = EmbeddingPrecision(rawValue: name), value != .auto else {
+                throw ValidationError("--precision must be fp32 or int8, not \(name)")
             }
-            rows.append(
-                ResultRow([
-                    ("engine", .string("routershift")), ("tokens", .int(tokenizer.encode(text).count)),
-                    ("batch", .int(1)),
-                    ("latency_ms_p50", .double(percentile(latencies, 0.5), digits: 2)),
-                    ("latency_ms_p99", .double(percentile(latencies, 0.99), digits: 2)),
-                ]))
+            if value != .int8 || EmbeddingPrecision.int8KernelName != nil { precisions.append(value) }
         }
-        for _ in 0..<max(warmup / 5, 1) { _ = try await embedder.embed(batch) }
-        var batchSeconds: [Double] = []
-        for _ in 0..<max(repeats / 10, 5) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try await embedder.embed(batch)
-            batchSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let local = try precisions.map { try LocalEmbedEngine(modelDirectory: modelDir, precision: $0) }
+        guard let tokenizer = local.first?.embedder.tokenizer else {
+            throw ValidationError("no RouterShift precision to run on this CPU")
         }
-        rows.append(
-            ResultRow([
-                ("engine", .string("routershift")), ("tokens", .int(32)), ("batch", .int(32)),
-                ("sentences_per_s", .double(Double(batch.count) / percentile(batchSeconds, 0.5), digits: 1)),
-            ]))
-        let weightsBytes =
-            (try? FileManager.default.attributesOfItem(
-                atPath: URL(fileURLWithPath: modelDir).appendingPathComponent("model.safetensors").path)[.size] as? Int)
-            ?? 0
-        rows.append(
-            ResultRow([
-                ("engine", .string("routershift")),
-                ("peak_rss_mb", .double(Double(peakResidentBytes()) / 1_048_576, digits: 1)),
-                (
-                    "rss_beyond_weights_mb",
-                    .double(Double(residentBytes() - residentBefore - weightsBytes) / 1_048_576, digits: 1)
-                ),
-                ("owned_mb", .double(Double(embedder.ownedBytes) / 1_048_576, digits: 1)),
-            ]))
-
+        var engines: [any EmbedEngine] = local
+        var cases = try tokens.map {
+            Case(tokens: $0, texts: [try sentence(ofTokens: $0, startingAt: 0, tokenizer: tokenizer)])
+        }
+        guard batchSize != 1 else { throw ValidationError("--batch-size must be 0 or at least 2") }
+        if batchSize > 0 {
+            let texts = try (0..<batchSize).map {
+                try sentence(ofTokens: 32, startingAt: $0 * 7 + 3, tokenizer: tokenizer)
+            }
+            cases.append(Case(tokens: 32, texts: texts))
+        }
+        var peer: OnnxRuntimePeer?
+        defer { peer?.stop() }
         if !output.noPeer {
-            let file = URL(fileURLWithPath: ".build-peers/embed-sentences.json")
-            try FileManager.default.createDirectory(
-                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let payload: [String: Any] = [
-                "single": single.map { ["tokens": tokenizer.encode($0).count, "text": $0] },
-                "batch": ["tokens": 32, "texts": batch], "repeats": repeats,
-            ]
-            try JSONSerialization.data(withJSONObject: payload).write(to: file)
-            progress("onnxruntime: embedding the same sentences")
-            rows += try runPeer(
-                "onnxruntime", script: "onnxruntime_peer.py",
-                arguments: ["--model-dir", modelDir, "--sentences", file.path, "--warmup", String(warmup)])
+            progress("onnxruntime: starting the peer (exports and quantises the model once)")
+            let started = try OnnxRuntimePeer(modelDirectory: modelDir)
+            peer = started
+            engines += ["fp32", "int8"].map { PeerEmbedEngine(peer: started, precision: $0) }
+        }
+
+        for engine in engines {
+            for item in cases {
+                _ = try await engine.time(item.texts, calls: 1, warmup: item.batch == 1 ? warmup : max(warmup / 5, 1))
+            }
+        }
+        var samples = [[[(wall: Double, cpu: Double)]]](
+            repeating: [[(wall: Double, cpu: Double)]](repeating: [], count: cases.count), count: engines.count)
+        for round in 0..<rounds {
+            progress("round \(round + 1) of \(rounds)")
+            for (caseIndex, item) in cases.enumerated() {
+                let timed = item.batch == 1 ? calls : max(calls / 5, 1)
+                for offset in 0..<engines.count {
+                    let index = (round + offset) % engines.count
+                    samples[index][caseIndex] += try await engines[index].time(item.texts, calls: timed, warmup: 0)
+                }
+            }
+        }
+        peer?.stop()
+
+        let cpu = cpuModel()
+        var rows: [ResultRow] = []
+        for (index, engine) in engines.enumerated() {
+            for (caseIndex, item) in cases.enumerated() {
+                let wall = samples[index][caseIndex].map(\.wall)
+                let cpuTimes = samples[index][caseIndex].map(\.cpu)
+                var row = ResultRow([
+                    ("engine", .string(engine.engine)), ("precision", .string(engine.precision)),
+                    ("default", .bool(engine.isDefault)), ("tokens", .int(item.tokens)), ("batch", .int(item.batch)),
+                    ("calls", .int(wall.count)),
+                ])
+                if item.batch == 1 {
+                    row.set("latency_ms_p50", .double(percentile(wall, 0.5) * 1e3, digits: 2))
+                    row.set("latency_ms_p99", .double(percentile(wall, 0.99) * 1e3, digits: 2))
+                    row.set("cpu_ms_p50", .double(percentile(cpuTimes, 0.5) * 1e3, digits: 2))
+                } else {
+                    row.set("sentences_per_s", .double(Double(item.batch) / percentile(wall, 0.5), digits: 1))
+                    row.set("sentences_per_cpu_s", .double(Double(item.batch) / percentile(cpuTimes, 0.5), digits: 1))
+                }
+                row.set("cpu", .string(cpu))
+                if engine.engine == "routershift" {
+                    row.set("int8_kernel", .string(EmbeddingPrecision.int8KernelName ?? "none"))
+                } else if let peer {
+                    row.set("version", .string(peer.version))
+                }
+                rows.append(row)
+            }
         }
         if output.json {
             rows.forEach { print($0.jsonLine()) }
         } else {
-            printReport(rows)
+            printReport(rows, rounds: rounds)
         }
     }
 
@@ -110,35 +143,48 @@ struct EmbedBenchmark: AsyncParsableCommand {
         on labelled pairs of questions so that the savings never come at the price of a wrong answer.
         """
 
-    private func printReport(_ rows: [ResultRow]) {
-        print("Embedding all-MiniLM-L6-v2, one thread")
-        print(machineDescription())
-        let ours = rows.filter { $0["engine"]?.text == "routershift" }
-        let peer = rows.filter { $0["engine"]?.text == "onnxruntime" }
-        var table: [[String]] = []
-        for tokens in [8, 32, 128] {
-            let mine = ours.first { $0.number("tokens") == Double(tokens) && $0.number("batch") == 1 }
-            let theirs = peer.first { $0.number("tokens") == Double(tokens) && $0.number("batch") == 1 }
-            table.append([
-                "latency p50, \(tokens) tokens (ms)", mine?["latency_ms_p50"]?.text ?? "-",
-                theirs?["latency_ms_p50"]?.text ?? "-",
-                ratio(mine?.number("latency_ms_p50"), theirs?.number("latency_ms_p50")),
-            ])
+    private func printReport(_ rows: [ResultRow], rounds: Int) {
+        print("Embedding all-MiniLM-L6-v2, one thread, \(rounds) alternating rounds")
+        print(machineDescription() + ", int8 kernel \(EmbeddingPrecision.int8KernelName ?? "none")")
+        print(
+            "instructions: not counted by this benchmark (perf stat or valgrind --tool=callgrind count them where the CPU allows)"
+        )
+        let columns = [
+            ("routershift", "fp32"), ("routershift", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
+        ]
+        func row(_ engine: (String, String), tokens: Int, batch: Int) -> ResultRow? {
+            rows.first {
+                $0["engine"]?.text == engine.0 && $0["precision"]?.text == engine.1
+                    && $0.number("tokens") == Double(tokens) && $0.number("batch") == Double(batch)
+            }
         }
-        let mine = ours.first { $0.number("batch") == 32 }
-        let theirs = peer.first { $0.number("batch") == 32 }
-        table.append([
-            "batch of 32 x 32 tokens (sentences/s)", mine?["sentences_per_s"]?.text ?? "-",
-            theirs?["sentences_per_s"]?.text ?? "-",
-            ratio(mine?.number("sentences_per_s"), theirs?.number("sentences_per_s")),
-        ])
-        let memory = ours.first { $0["peak_rss_mb"] != nil }
-        let peerMemory = peer.first { $0["peak_rss_mb"] != nil }
-        table.append([
-            "peak RSS (MB)", memory?["peak_rss_mb"]?.text ?? "-", peerMemory?["peak_rss_mb"]?.text ?? "-", "-",
-        ])
-        table.append(["RSS beyond the weights file (MB)", memory?["rss_beyond_weights_mb"]?.text ?? "-", "-", "-"])
-        table.append(["owned: fused weights + workspace (MB)", memory?["owned_mb"]?.text ?? "-", "-", "-"])
-        printTable(title: "", columns: ["figure", "routershift", "onnxruntime", "ratio"], rows: table)
+        var table: [[String]] = []
+        func line(_ label: String, tokens: Int, batch: Int, figure: String) {
+            let values = columns.map { row($0, tokens: tokens, batch: batch)?.number(figure) }
+            table.append(
+                [label] + values.map { $0.map { String(format: "%.2f", $0) } ?? "-" } + [
+                    ratio(values[1], values[2]), ratio(values[1], values[3]), ratio(values[0], values[2]),
+                ])
+        }
+        for tokens in self.tokens {
+            line("latency p50, \(tokens) tokens (ms)", tokens: tokens, batch: 1, figure: "latency_ms_p50")
+            line("  CPU p50, \(tokens) tokens (ms)", tokens: tokens, batch: 1, figure: "cpu_ms_p50")
+        }
+        line("batch of \(batchSize) x 32 tokens (sentences/s)", tokens: 32, batch: batchSize, figure: "sentences_per_s")
+        line("  per CPU second", tokens: 32, batch: batchSize, figure: "sentences_per_cpu_s")
+        let defaultPrecision = EmbeddingPrecision.automatic.rawValue
+        printTable(
+            title: "default (precision auto on this CPU): routershift \(defaultPrecision)",
+            columns: [
+                "figure", "rs fp32", "rs int8", "ort fp32", "ort int8", "rs int8 / ort fp32", "rs int8 / ort int8",
+                "rs fp32 / ort fp32",
+            ], rows: table)
     }
+}
+
+/// The CPU's model name, from /proc/cpuinfo.
+func cpuModel() -> String {
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
 }

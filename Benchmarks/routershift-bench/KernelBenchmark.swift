@@ -9,7 +9,9 @@ import Foundation
 struct KernelBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Single-pair dot products (SIMD against cblas_sdot) and full scans (sgemv against the SIMD loop).")
+        abstract:
+            "Dot products (SIMD against cblas_sdot, sgemv against the SIMD loop) and the encoder's linear layers "
+            + "(packed fp32 and int8 against cblas_sgemm).")
 
     @Option(help: "Rows in the scanned matrix.") var n = 100_000
     @Option(help: "Dimension.") var dim = 384
@@ -80,7 +82,7 @@ struct KernelBenchmark: ParsableCommand {
         record("cblas_sgemv", "scan \(n) rows", nanosecondsPerRow: gemv * 1e9 / Double(passes * n))
         record("rs_dot4", "scan \(n) rows", nanosecondsPerRow: simdScan * 1e9 / Double(passes * n))
         if sink == 42 { progress("") }  // keeps the pair loops from being optimised away
-        if rs_packed_gemm_available() != 0 { rows += measureGEMM() }
+        rows += measureGEMM()
 
         if output.json {
             rows.forEach { print($0.jsonLine()) }
@@ -94,23 +96,29 @@ struct KernelBenchmark: ParsableCommand {
                 })
             printTable(
                 title: "Linear layers of MiniLM (384->1152, 384->384, 384->1536, 1536->384), one thread",
-                columns: ["tokens", "packed GFLOP/s", "cblas_sgemm GFLOP/s", "ratio"],
-                rows: rows.filter { $0["gflops_packed"] != nil }.map { row in
+                columns: [
+                    "tokens", "packed GFLOP/s", "cblas_sgemm GFLOP/s", "int8 GOP/s", "packed / sgemm", "int8 / sgemm",
+                ],
+                rows: rows.filter { $0["gflops_sgemm"] != nil }.map { row in
                     [
                         row["tokens"]?.text ?? "-", row["gflops_packed"]?.text ?? "-", row["gflops_sgemm"]?.text ?? "-",
-                        ratio(row.number("gflops_packed"), row.number("gflops_sgemm")),
+                        row["gops_int8"]?.text ?? "-", ratio(row.number("gflops_packed"), row.number("gflops_sgemm")),
+                        ratio(row.number("gops_int8"), row.number("gflops_sgemm")),
                     ]
                 })
         }
     }
 
-    /// The encoder's four linear shapes at several token counts: packed kernel against `cblas_sgemm`.
+    /// The encoder's four linear shapes at several token counts: the packed fp32 kernel (AVX-512 CPUs) and
+    /// the int8-weight kernel (quantising its input rows included) against `cblas_sgemm`.
     private func measureGEMM() -> [ResultRow] {
         let shapes = [(1152, 384), (384, 384), (1536, 384), (384, 1536)]
         var generator = SeededGenerator(seed: 3)
+        let int8 = rs_int8_best_kernel()
         return [8, 32, 128, 1024].map { tokens in
             var packedSeconds = 0.0
             var blasSeconds = 0.0
+            var int8Seconds = 0.0
             var flops = 0.0
             for (outputs, inputs) in shapes {
                 let weights = (0..<outputs * inputs).map { _ in generator.nextGaussian() * 0.05 }
@@ -119,13 +127,39 @@ struct KernelBenchmark: ParsableCommand {
                 let packed = UnsafeMutableRawPointer.allocate(byteCount: outputs * inputs * 4, alignment: 64)
                     .bindMemory(to: Float.self, capacity: outputs * inputs)
                 defer { packed.deallocate() }
-                rs_pack_weights(weights, outputs, inputs, packed)
                 var result = [Float](repeating: 0, count: tokens * outputs)
                 let repeats = tokens <= 128 ? 100 : 5
-                packedSeconds +=
-                    seconds {
-                        for _ in 0..<repeats { rs_gemm_packed(input, tokens, inputs, packed, bias, outputs, &result) }
-                    } / Double(repeats)
+                if rs_packed_gemm_available() != 0 {
+                    rs_pack_weights(weights, outputs, inputs, packed)
+                    packedSeconds +=
+                        seconds {
+                            for _ in 0..<repeats {
+                                rs_gemm_packed(input, tokens, inputs, packed, bias, outputs, &result)
+                            }
+                        } / Double(repeats)
+                }
+                if int8 != RS_INT8_NONE {
+                    let panels = UnsafeMutableRawPointer.allocate(byteCount: outputs * inputs, alignment: 64)
+                        .bindMemory(to: Int8.self, capacity: outputs * inputs)
+                    let rowsBuffer = UnsafeMutableRawPointer.allocate(byteCount: 2 * tokens * inputs, alignment: 64)
+                    defer {
+                        panels.deallocate()
+                        rowsBuffer.deallocate()
+                    }
+                    var scales = [Float](repeating: 0, count: outputs)
+                    var sums = [Int32](repeating: 0, count: outputs)
+                    var rowScales = [Float](repeating: 0, count: tokens)
+                    rs_quantize_weights(int8, weights, outputs, inputs, panels, &scales, &sums)
+                    int8Seconds +=
+                        seconds {
+                            for _ in 0..<repeats {
+                                rs_quantize_rows(int8, input, tokens, inputs, rowsBuffer, &rowScales)
+                                rs_gemm_int8(
+                                    int8, rowsBuffer, rowScales, tokens, inputs, panels, scales, sums, bias, outputs,
+                                    &result)
+                            }
+                        } / Double(repeats)
+                }
                 blasSeconds +=
                     seconds {
                         for _ in 0..<repeats {
@@ -137,11 +171,13 @@ struct KernelBenchmark: ParsableCommand {
                     } / Double(repeats)
                 flops += 2 * Double(tokens * outputs * inputs)
             }
-            return ResultRow([
+            var row = ResultRow([
                 ("engine", .string("routershift")), ("kernel", .string("linear")), ("tokens", .int(tokens)),
-                ("gflops_packed", .double(flops / packedSeconds / 1e9, digits: 0)),
                 ("gflops_sgemm", .double(flops / blasSeconds / 1e9, digits: 0)),
             ])
+            if packedSeconds > 0 { row.set("gflops_packed", .double(flops / packedSeconds / 1e9, digits: 0)) }
+            if int8Seconds > 0 { row.set("gops_int8", .double(flops / int8Seconds / 1e9, digits: 0)) }
+            return row
         }
     }
 }

@@ -7,7 +7,8 @@ struct RouterShiftBench: AsyncParsableCommand {
         abstract: "Benchmarks of RouterShift's components, each beside its peer on the same data in the same run.",
         discussion: "Run in release mode from the repository root: swift run -c release routershift-bench index",
         subcommands: [
-            IndexBenchmark.self, EmbedBenchmark.self, ProxyBenchmark.self, CacheBenchmark.self, KernelBenchmark.self,
+            IndexBenchmark.self, EmbedBenchmark.self, EmbedQualityBenchmark.self, ProxyBenchmark.self,
+            CacheBenchmark.self, KernelBenchmark.self,
         ]
     )
 }

@@ -6,12 +6,15 @@ public enum EmbeddingError: Error, Equatable, CustomStringConvertible {
     case remote(String)
     /// The input cannot be embedded (for example, no texts at all where some are required).
     case invalidInput(String)
+    /// This CPU cannot run what was asked of it (for example int8 arithmetic without AVX2).
+    case unsupported(String)
 
     public var description: String {
         switch self {
         case .modelUnreadable(let message): message
         case .remote(let message): "remote embedder: \(message)"
         case .invalidInput(let message): "invalid input: \(message)"
+        case .unsupported(let message): message
         }
     }
 }

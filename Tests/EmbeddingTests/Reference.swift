@@ -30,9 +30,10 @@ enum TestModel {
             fileURLWithPath: ProcessInfo.processInfo.environment["ROUTERSHIFT_MODEL_DIR"] ?? ModelFiles.defaultDirectory
         ))
 
+    /// The fp32 reference encoder (`auto` would take int8 on most CPUs).
     static let embedder: LocalEmbedder = {
         do {
-            return try LocalEmbedder(files: files)
+            return try LocalEmbedder(files: files, precision: .fp32)
         } catch {
             fatalError("\(error) (tests run from the repository root; ./scripts/test.sh fetches the model)")
         }

@@ -64,7 +64,7 @@ struct BertEncoder: Sendable {
         let headSize = configuration.headSize
         let width = 3 * hidden
         let projections = workspace.queryKeyValue
-        layer.queryKeyValue.apply(workspace.states, rows: tokens, into: projections)
+        layer.queryKeyValue.apply(workspace.states, rows: tokens, into: projections, workspace: workspace)
 
         let context = workspace.context
         let scores = workspace.scores
@@ -88,7 +88,7 @@ struct BertEncoder: Sendable {
             }
         }
         let output = workspace.output
-        layer.attentionOutput.apply(context, rows: tokens, into: output)
+        layer.attentionOutput.apply(context, rows: tokens, into: output, workspace: workspace)
         addAndNormalize(
             output, into: workspace.states, tokens: tokens, gamma: layer.attentionNormGamma,
             beta: layer.attentionNormBeta)
@@ -96,9 +96,9 @@ struct BertEncoder: Sendable {
 
     /// The intermediate projection with exact GELU, the output projection, residual and layer norm.
     private func feedForward(_ layer: BertWeights.Layer, tokens: Int, workspace: EncoderWorkspace) {
-        layer.intermediate.apply(workspace.states, rows: tokens, into: workspace.intermediate)
-        rs_gelu_erf(workspace.intermediate, tokens * configuration.intermediateSize)
-        layer.output.apply(workspace.intermediate, rows: tokens, into: workspace.output)
+        layer.intermediate.apply(
+            workspace.states, rows: tokens, into: workspace.intermediate, workspace: workspace, gelu: true)
+        layer.output.apply(workspace.intermediate, rows: tokens, into: workspace.output, workspace: workspace)
         addAndNormalize(
             workspace.output, into: workspace.states, tokens: tokens, gamma: layer.outputNormGamma,
             beta: layer.outputNormBeta)

@@ -1,3 +1,4 @@
+import Embedding
 import Foundation
 import Yams
 
@@ -364,14 +365,19 @@ public enum ConfigurationLoader {
         if let embedderNode = fields["embedder"] {
             let embedder = reader.mapping(
                 embedderNode, path: "cache.embedder",
-                allowed: ["kind", "model_dir", "threads", "base_url", "model", "api_key", "dimension"])
+                allowed: ["kind", "model_dir", "threads", "precision", "base_url", "model", "api_key", "dimension"])
             switch reader.string(embedder["kind"], path: "cache.embedder.kind") ?? "local" {
             case "local":
+                let precisionName = reader.string(embedder["precision"], path: "cache.embedder.precision") ?? "auto"
+                let precision = EmbeddingPrecision(rawValue: precisionName)
+                if precision == nil {
+                    reader.problem("cache.embedder.precision", embedder["precision"], "must be auto, int8 or fp32")
+                }
                 cache.embedder = .local(
                     modelDirectory: reader.string(embedder["model_dir"], path: "cache.embedder.model_dir")
                         ?? "data/models/all-MiniLM-L6-v2",
                     threads: reader.int(embedder["threads"], path: "cache.embedder.threads", range: 1...64)
-                        ?? GatewayConfiguration.defaultEmbedderThreads)
+                        ?? GatewayConfiguration.defaultEmbedderThreads, precision: precision ?? .auto)
             case "remote":
                 let baseURL = reader.requiredString(
                     embedder["base_url"], path: "cache.embedder.base_url", parent: embedderNode)

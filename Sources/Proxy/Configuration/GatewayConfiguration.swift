@@ -1,3 +1,4 @@
+import Embedding
 import Foundation
 
 /// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
@@ -138,8 +139,9 @@ public struct GatewayConfiguration: Sendable {
     }
 
     public enum EmbedderKind: Sendable {
-        /// `threads`: forward passes that may run at once (concurrent prompts are also batched).
-        case local(modelDirectory: String, threads: Int)
+        /// `threads`: forward passes that may run at once (concurrent prompts are also batched);
+        /// `precision`: the encoder's arithmetic (`auto` takes int8 where the CPU has a kernel for it).
+        case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .auto)
         case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
     }
 
