@@ -124,7 +124,8 @@ let package = Package(
                 "Proxy",
                 "MockUpstream",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "EmbeddingTests",
