@@ -55,10 +55,17 @@ let package = Package(
             name: "ConnectionEvents",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        .target(name: "Canonical"),
+        .target(
+            name: "Protocols",
+            dependencies: ["Canonical", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "Proxy",
             dependencies: [
                 "CBLAS",
+                "Canonical",
+                "Protocols",
                 "ConnectionEvents",
                 "Embedding",
                 "VectorIndex",
@@ -124,7 +131,8 @@ let package = Package(
                 "Proxy",
                 "MockUpstream",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "EmbeddingTests",

@@ -87,7 +87,8 @@ public enum AnalyticsJSON {
     public static func record(_ record: RequestRecord) -> JSONValue {
         func optional<T>(_ value: T?, _ wrap: (T) -> JSONValue) -> JSONValue { value.map(wrap) ?? .null }
         return .object([
-            "id": .string(record.id), "time": .number(record.time), "key_id": .string(record.keyID),
+            "id": .string(record.id), "request_id": optional(record.requestID, JSONValue.string),
+            "time": .number(record.time), "key_id": .string(record.keyID),
             "team": optional(record.team, JSONValue.string), "endpoint": .string(record.endpoint),
             "model": .string(record.model), "deployment": optional(record.deployment, JSONValue.string),
             "provider": optional(record.provider, JSONValue.string), "status": .integer(Int64(record.status)),

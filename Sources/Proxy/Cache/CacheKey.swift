@@ -5,13 +5,30 @@ import Foundation
 /// - `scope`: a hard filter, never a similarity: the tenant (key, team or everyone), the public model, the
 ///   parameters that change the answer, and everything in the conversation before the embedded turns. Two
 ///   requests can only ever share an answer if their scopes are equal.
-/// - `exact`: the scope plus the embedded turns themselves, byte for byte (canonical JSON, sorted keys).
+/// - `exact`: the scope plus the embedded turns themselves, byte for byte.
 /// - `prompt`: the text that is embedded, or nil when the request skips the semantic layer.
+///
+/// Both hashes are taken over the canonical JSON form (`docs/canonical-json.md`) with sorted keys, after
+/// normalising what does not change the answer: the protocol the request arrived in, streaming, `user`
+/// and the unmodelled fields in ``answerNeutralFields``; leading system messages become one text message,
+/// so a chat system prompt, an Anthropic `system` and (later) a Responses `instructions` key alike.
 struct CacheKey: Sendable, Equatable {
     let scope: String
     let exact: String
     let prompt: String?
     let tenant: String
+
+    /// The key derivation's version, stored with each entry (`cache_entry.key_form`): entries keyed by an
+    /// older derivation are keyed again when the cache opens.
+    static let form = 1
+    /// Marks an entry whose stored request could not be read: dropped when the cache opens.
+    static let unreadableForm = -1
+
+    /// Unmodelled request fields that never change the answer, left out of the scope.
+    static let answerNeutralFields: Set<String> = [
+        "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
+        "labels", "user", "stream", "stream_options",
+    ]
 
     /// Why a request skips the semantic layer (the exact layer still applies).
     enum SemanticSkip: String, Sendable {
@@ -22,28 +39,15 @@ struct CacheKey: Sendable, Equatable {
 
     init(request: ChatRequest, tenant: String, settings: GatewayConfiguration.Cache, semanticEnabled: Bool) {
         self.tenant = tenant
-        let turns = Self.embeddedTurns(request.messages, count: settings.embedTurns)
-        let context = Array(request.messages.dropLast(turns.count))
-        var parameters: [String: JSONValue] = request.extra
-        func set(_ key: String, _ value: JSONValue?) { if let value { parameters[key] = value } }
-        set("temperature", request.temperature.map(JSONValue.number))
-        set("top_p", request.topP.map(JSONValue.number))
-        set("top_k", request.topK.map { .integer(Int64($0)) })
-        set("max_tokens", request.maxTokens.map { .integer(Int64($0)) })
-        set("stop", request.stop.map { .array($0.map(JSONValue.string)) })
-        set("seed", request.seed.map(JSONValue.integer))
-        set("n", request.n.map { .integer(Int64($0)) })
-        set("presence_penalty", request.presencePenalty.map(JSONValue.number))
-        set("frequency_penalty", request.frequencyPenalty.map(JSONValue.number))
-        set("response_format", request.responseFormat)
-        set("tools", request.tools.map { Self.json($0) })
-        set("tool_choice", request.toolChoice.map { Self.json($0) })
-        set("parallel_tool_calls", request.parallelToolCalls.map(JSONValue.bool))
+        let messages = Self.mergingLeadingSystemMessages(request.messages)
+        let turns = Self.embeddedTurns(messages, count: settings.embedTurns)
+        let context = Array(messages.dropLast(turns.count))
         let scopeMaterial = [
-            tenant, request.model, Self.canonical(.object(parameters)), Self.canonical(Self.json(context)),
+            tenant, request.model, Self.canonical(Self.parameters(request)),
+            Self.canonical(.array(context.map(\.canonicalJSON))),
         ]
         scope = Secrets.sha256Hex(scopeMaterial.joined(separator: "\u{1F}"))
-        exact = Secrets.sha256Hex(scope + "\u{1F}" + Self.canonical(Self.json(turns)))
+        exact = Secrets.sha256Hex(scope + "\u{1F}" + Self.canonical(.array(turns.map(\.canonicalJSON))))
 
         if !semanticEnabled {
             semanticSkip = .disabled
@@ -63,6 +67,30 @@ struct CacheKey: Sendable, Equatable {
         prompt = semanticSkip == nil ? turns.map(\.text).joined(separator: "\n") : nil
     }
 
+    /// The request's canonical JSON without its messages, model, origin and answer-neutral fields.
+    static func parameters(_ request: ChatRequest) -> JSONValue {
+        var object = request.canonicalJSON.object ?? [:]
+        for field in ["model", "messages", "origin", "extra"] { object[field] = nil }
+        for field in answerNeutralFields { object[field] = nil }
+        let extra = request.extra.filter { !answerNeutralFields.contains($0.key) }
+        if !extra.isEmpty { object["extra"] = .object(extra) }
+        return .object(object)
+    }
+
+    /// The system messages before the first other turn as one message of their text parts joined by
+    /// newlines, when they hold only text.
+    static func mergingLeadingSystemMessages(_ messages: [ChatMessage]) -> [ChatMessage] {
+        let leading = messages.prefix { $0.role == .system }
+        guard !leading.isEmpty,
+            leading.allSatisfy({ message in
+                message.extra.isEmpty && message.name == nil
+                    && message.content.allSatisfy { if case .text = $0 { true } else { false } }
+            })
+        else { return messages }
+        let text = leading.map(\.text).joined(separator: "\n")
+        return [ChatMessage(role: .system, text: text)] + messages.dropFirst(leading.count)
+    }
+
     /// The last `count` user turns and whatever follows the first of them.
     static func embeddedTurns(_ messages: [ChatMessage], count: Int) -> [ChatMessage] {
         var remaining = count
@@ -80,12 +108,5 @@ struct CacheKey: Sendable, Equatable {
 
     static func canonical(_ value: JSONValue) -> String {
         String(decoding: value.serialized(sortedKeys: true), as: UTF8.self)
-    }
-
-    static func json(_ value: some Encodable) -> JSONValue {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(value), let json = try? JSONValue.parse(data) else { return .null }
-        return json
     }
 }

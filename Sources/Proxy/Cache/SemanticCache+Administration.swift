@@ -135,7 +135,8 @@ extension SemanticCache {
 
     static func exportLine(_ entry: CacheEntry) throws -> [String: JSONValue] {
         var line: [String: JSONValue] = [
-            "exact_key": .string(entry.exactKey), "scope": .string(entry.scope), "tenant": .string(entry.tenant),
+            "format": .string(CanonicalJSON.format), "exact_key": .string(entry.exactKey),
+            "scope": .string(entry.scope), "tenant": .string(entry.tenant),
             "model": .string(entry.model), "request": try JSONValue.parse(Array(entry.request.utf8)),
             "response": try JSONValue.parse(Array(entry.response.utf8)),
             "prompt_tokens": .integer(Int64(entry.promptTokens)),
@@ -147,8 +148,13 @@ extension SemanticCache {
         return line
     }
 
-    /// Imports JSON lines written by ``export(includeVectors:write:)``: entries whose exact key is already
-    /// present are skipped; prompts without a vector are embedded again. Returns (imported, skipped).
+    /// Imports JSON lines written by ``export(includeVectors:write:)`` (`routershift.cache/v1`), or by
+    /// gateways from before that form (lines without `format`). Each entry is keyed again from its request
+    /// with this cache's settings; entries whose exact key is already present are skipped; prompts without
+    /// a vector are embedded again. Returns (imported, skipped).
+    ///
+    /// - Throws: ``GatewayError`` naming the line that is not JSON, lacks a field, has another format, or
+    ///   whose request or response cannot be read.
     public func importEntries(_ lines: [String], progress: (Int) -> Void = { _ in }) async throws -> (
         imported: Int, skipped: Int
     ) {
@@ -161,13 +167,17 @@ extension SemanticCache {
             } catch {
                 throw GatewayError.invalid("Line \(number + 1) of the import is not JSON.")
             }
-            guard let exact = json["exact_key"]?.string, let scope = json["scope"]?.string,
-                let model = json["model"]?.string,
-                let request = json["request"], let response = json["response"], let expires = json["expires_at"]?.number
+            guard let requestJSON = json["request"], let responseJSON = json["response"],
+                let expires = json["expires_at"]?.number
             else {
-                throw GatewayError.invalid(
-                    "Line \(number + 1) of the import lacks exact_key, scope, model, request, response or expires_at.")
+                throw GatewayError.invalid("Line \(number + 1) of the import lacks request, response or expires_at.")
             }
+            let (request, response) = try Self.importedExchange(
+                request: requestJSON, response: responseJSON, format: json["format"]?.string, line: number + 1)
+            let tenant = json["tenant"]?.string ?? "global"
+            let key = CacheKey(request: request, tenant: tenant, settings: settings, semanticEnabled: false)
+            let exact = key.exact
+            let scope = key.scope
             var vector = json["vector"]?.array?.compactMap { $0.number.map(Float.init) }
             let prompt = json["prompt"]?.string
             if let expected = embedder?.dimension, let given = vector, given.count != expected { vector = nil }
@@ -179,10 +189,9 @@ extension SemanticCache {
                 if verifier != nil && !encoded.tokenIDs.isEmpty { tokens = TokenStateCoding.encode(encoded) }
             }
             let draft = CacheEntry(
-                id: nil, exactKey: exact, scope: scope, tenant: json["tenant"]?.string ?? "global", model: model,
-                prompt: vector == nil ? nil : prompt,
-                request: String(decoding: request.serialized(sortedKeys: true), as: UTF8.self),
-                response: String(decoding: response.serialized(sortedKeys: true), as: UTF8.self),
+                id: nil, exactKey: exact, scope: scope, tenant: tenant, model: request.model,
+                prompt: vector == nil ? nil : prompt, request: request.canonicalJSON.sortedJSONString,
+                response: response.canonicalJSON.sortedJSONString,
                 promptTokens: Int(json["prompt_tokens"]?.integer ?? 0),
                 completionTokens: Int(json["completion_tokens"]?.integer ?? 0),
                 cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? Date().timeIntervalSince1970,
@@ -207,5 +216,28 @@ extension SemanticCache {
             progress(number + 1)
         }
         return (imported, skipped)
+    }
+
+    /// The request and response of an imported line, read in the line's format.
+    static func importedExchange(request: JSONValue, response: JSONValue, format: String?, line: Int)
+        throws(GatewayError) -> (ChatRequest, ChatResponse)
+    {
+        switch format {
+        case nil:
+            guard let request = LegacyCacheForm.request(request), let response = LegacyCacheForm.response(response)
+            else {
+                throw .invalid("Line \(line) of the import has a request or response this gateway cannot read.")
+            }
+            return (request, response)
+        case CanonicalJSON.format:
+            do {
+                return (try ChatRequest(canonicalJSON: request), try ChatResponse(canonicalJSON: response))
+            } catch {
+                throw .invalid("Line \(line) of the import: \(error.message)", param: error.param)
+            }
+        case let other?:
+            throw .invalid(
+                "Line \(line) of the import is in the format \(other); this gateway reads \(CanonicalJSON.format).")
+        }
     }
 }

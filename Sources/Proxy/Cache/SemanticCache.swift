@@ -59,12 +59,15 @@ public final class SemanticCache: Sendable {
                     "The cache index holds \(expected)-d vectors but the embedder makes \(actual)-d ones: purge the cache "
                         + "(`routershift cache purge --all`) or use the embedder it was built with.")
             }
+        } else {
+            index = nil
+        }
+        try rekeyEntries()
+        if index != nil {
             try store.database.read { db in
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, scope FROM cache_entry WHERE prompt IS NOT NULL")
                 while let row = try rows.next() { scopes.add(entry: row[0], scope: row[1]) }
             }
-        } else {
-            index = nil
         }
     }
 
@@ -207,8 +210,7 @@ public final class SemanticCache: Sendable {
         let entry = CacheEntry(
             id: nil, exactKey: key.exact, scope: key.scope, tenant: key.tenant, model: request.model,
             prompt: vector == nil ? nil : key.prompt,
-            request: String(decoding: CacheKey.json(request).serialized(sortedKeys: true), as: UTF8.self),
-            response: String(decoding: CacheKey.json(response).serialized(sortedKeys: true), as: UTF8.self),
+            request: request.canonicalJSON.sortedJSONString, response: response.canonicalJSON.sortedJSONString,
             promptTokens: response.usage?.promptTokens ?? 0, completionTokens: response.usage?.completionTokens ?? 0,
             cost: cost,
             createdAt: now, expiresAt: now + (ttl ?? settings.ttl), lastUsedAt: now, hits: 0, tokenIDs: tokens?.ids,

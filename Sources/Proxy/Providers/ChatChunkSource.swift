@@ -1,14 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
 
-/// Turns an upstream's stream events into canonical chunks; one per upstream protocol.
-protocol ChatStreamDecoder: Sendable {
-    /// The chunks one event carries (often one, sometimes none).
-    mutating func decode(_ event: ServerSentEvent) throws(UpstreamFailure) -> [ChatChunk]
-    /// Whether the protocol's end-of-stream event has been seen.
-    var isComplete: Bool { get }
-}
-
 /// Canonical chunks read on demand from an upstream's event stream: no chunk is read before the client
 /// is ready for it, and a stream that ends before its protocol's final event fails instead of ending.
 ///

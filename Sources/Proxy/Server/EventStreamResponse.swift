@@ -2,23 +2,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Renders canonical chunks as one protocol's server-sent events.
-protocol ChatEventEncoder: Sendable {
-    /// Events for one chunk (none, one or several).
-    mutating func encode(_ chunk: ChatChunk) -> [String]
-    /// Events that end a stream that finished.
-    mutating func finish() -> [String]
-    /// Events that end a stream that failed midway.
-    mutating func fail(_ error: GatewayError) -> [String]
-}
-
-extension ChatEventEncoder {
-    static func event(_ data: JSONValue, name: String? = nil) -> String {
-        let payload = String(decoding: data.serialized(), as: UTF8.self)
-        return name.map { "event: \($0)\ndata: \(payload)\n\n" } ?? "data: \(payload)\n\n"
-    }
-}
-
 /// A `text/event-stream` response relaying `stream` chunk by chunk as it arrives: an upstream chunk is
 /// written to the client as soon as it is read, and nothing is held back. The upstream is read by a task
 /// of its own that is cancelled when the client goes away, which cancels the upstream request.

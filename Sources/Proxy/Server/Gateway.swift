@@ -90,11 +90,7 @@ public final class Gateway: Sendable {
     }
 
     static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {
-        switch provider.kind {
-        case .openAI: OpenAICompatibleProvider(configuration: provider, client: client)
-        case .anthropic: AnthropicProvider(configuration: provider, client: client)
-        case .gemini: GeminiProvider(configuration: provider, client: client)
-        }
+        HTTPChatProvider(configuration: provider, client: client)
     }
 
     var passthrough: PassthroughService { PassthroughService(gateway: self) }
@@ -107,6 +103,7 @@ public final class Gateway: Sendable {
     /// The HTTP routes of the gateway, behind error rendering and authentication.
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
         HealthRoutes().register(on: router)
@@ -121,9 +118,8 @@ public final class Gateway: Sendable {
     }
 
     private func registerEndpoints(on router: Router<GatewayContext>) {
+        ChatRoutes(gateway: self).register(on: router)
         OpenAIRoutes(gateway: self).register(on: router)
-        AnthropicRoutes(gateway: self).register(on: router)
-        GeminiRoutes(gateway: self).register(on: router)
         MediaRoutes(gateway: self).register(on: router)
     }
 

@@ -13,9 +13,9 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
     public var model: String
     /// The embedded text; nil when the entry is only reachable by its exact key.
     public var prompt: String?
-    /// Canonical request JSON.
+    /// The request in canonical JSON (`docs/canonical-json.md`), keys sorted.
     public var request: String
-    /// Canonical response JSON.
+    /// The response in canonical JSON, keys sorted.
     public var response: String
     public var promptTokens: Int
     public var completionTokens: Int
@@ -29,6 +29,8 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
     /// verifier; nil when the embedder exposes no token states.
     public var tokenIDs: Data?
     public var tokenStates: Data?
+    /// The key derivation that made `exactKey` and `scope` (``CacheKey/form``); older ones are keyed again.
+    public var keyForm = CacheKey.form
 
     /// Every column but the token states, for reads that do not verify.
     static let columnsWithoutTokenStates: [Column] = CodingKeys.allCases
@@ -47,6 +49,7 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
         case hits
         case tokenIDs = "token_ids"
         case tokenStates = "token_states"
+        case keyForm = "key_form"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -54,7 +57,8 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
     }
 
     var decodedResponse: ChatResponse? {
-        try? JSONDecoder().decode(ChatResponse.self, from: Data(response.utf8))
+        guard let json = try? JSONValue.parse(Array(response.utf8)) else { return nil }
+        return try? ChatResponse(canonicalJSON: json)
     }
 }
 
@@ -87,6 +91,45 @@ extension GatewayStore {
             try db.alter(table: "cache_entry") { table in
                 table.add(column: "token_ids", .blob)
                 table.add(column: "token_states", .blob)
+            }
+        }
+        migrator.registerMigration("v6-cache-canonical-json") { db in
+            try db.alter(table: "cache_entry") { table in
+                table.add(column: "key_form", .integer).notNull().defaults(to: 0)
+            }
+            try GatewayStore.rewriteLegacyEntries(db)
+        }
+    }
+
+    /// Rewrites the request and response of every entry from Swift's synthesised encoding to the canonical
+    /// JSON form, in batches. An entry that cannot be read is marked (``CacheKey/unreadableForm``) for the
+    /// cache to drop when it keys entries again (``SemanticCache/rekeyEntries()``), with its index node.
+    static func rewriteLegacyEntries(_ db: Database) throws {
+        var after: Int64 = 0
+        while true {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, request, response FROM cache_entry WHERE id > ? ORDER BY id LIMIT 500",
+                arguments: [after])
+            guard let last = rows.last else { return }
+            after = last["id"]
+            for row in rows {
+                guard let request = try? JSONValue.parse(Array((row["request"] as String).utf8)),
+                    let response = try? JSONValue.parse(Array((row["response"] as String).utf8)),
+                    let canonicalRequest = LegacyCacheForm.request(request),
+                    let canonicalResponse = LegacyCacheForm.response(response)
+                else {
+                    try db.execute(
+                        sql: "UPDATE cache_entry SET key_form = ? WHERE id = ?",
+                        arguments: [CacheKey.unreadableForm, row["id"] as Int64])
+                    continue
+                }
+                try db.execute(
+                    sql: "UPDATE cache_entry SET request = ?, response = ? WHERE id = ?",
+                    arguments: [
+                        canonicalRequest.canonicalJSON.sortedJSONString,
+                        canonicalResponse.canonicalJSON.sortedJSONString,
+                        row["id"] as Int64,
+                    ])
             }
         }
     }

@@ -32,6 +32,10 @@ extension RequestRecord: FetchableRecord, PersistableRecord {
             try db.create(index: "request_log_key_time", on: databaseTableName, columns: ["key_id", "time"])
             try db.create(index: "request_log_team_time", on: databaseTableName, columns: ["team", "time"])
         }
+        migrator.registerMigration("v7-request-log-request-id") { db in
+            try db.alter(table: databaseTableName) { table in table.add(column: "request_id", .text) }
+            try db.create(index: "request_log_request_id", on: databaseTableName, columns: ["request_id"])
+        }
     }
 }
 

@@ -4,6 +4,8 @@ import Foundation
 /// of the request log (`request_log`), and one object of `/admin/logs` under the same snake_case names.
 public struct RequestRecord: Sendable, Equatable, Codable {
     public var id: String
+    /// The request's `x-request-id` (``RequestID``); nil for work done outside a request (async tasks).
+    public var requestID: String?
     /// Unix seconds when the request arrived.
     public var time: Double
     public var keyID: String
@@ -31,6 +33,7 @@ public struct RequestRecord: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, time
+        case requestID = "request_id"
         case keyID = "key_id"
         case team, endpoint, model, deployment, provider, status
         case latencyMilliseconds = "latency_ms"
@@ -51,6 +54,7 @@ public struct RequestRecord: Sendable, Equatable, Codable {
         endpoint: String, model: String
     ) {
         self.id = id
+        requestID = RequestID.current
         self.time = time
         self.keyID = keyID
         self.team = team

@@ -43,6 +43,7 @@ struct BatchRoutes {
         let concurrency = min(try JSONFields(body).int("concurrency", atLeast: 1) ?? limit, limit)
         let inherited = Self.inheritedHeaders(request.headers)
         let items = self.items
+        let chat = ChatRoutes(gateway: gateway)
         let (channel, logger) = (context.channel, context.logger)
         let principal = context.principal!
         let results = try await gateway.watcher.run(on: context.channel) {
@@ -50,7 +51,8 @@ struct BatchRoutes {
                 var itemContext = GatewayContext(
                     source: ApplicationRequestContextSource(channel: channel, logger: logger))
                 itemContext.principal = principal
-                return try await Self.result(of: item, headers: inherited, responder: items, context: itemContext)
+                return try await Self.result(
+                    of: item, headers: inherited, chat: chat, responder: items, context: itemContext)
             }
         }
         let succeeded = results.filter { ($0["response"]?["status_code"]?.integer ?? 0) < 400 }.count
@@ -140,8 +142,11 @@ struct BatchRoutes {
         }
     }
 
+    /// One item's result: a chat item goes straight to its codec (``ChatCodecs``) with its body as parsed,
+    /// any other through the endpoint routes.
     private static func result(
-        of item: Item, headers: HTTPFields, responder: RouterResponder<GatewayContext>, context: GatewayContext
+        of item: Item, headers: HTTPFields, chat: ChatRoutes, responder: RouterResponder<GatewayContext>,
+        context: GatewayContext
     ) async throws -> JSONValue {
         let status: Int
         let body: JSONValue
@@ -151,8 +156,18 @@ struct BatchRoutes {
             body = problem.body(for: ClientProtocol.forPath(item.url))
         } else {
             let head = HTTPRequest(method: .post, scheme: nil, authority: nil, path: item.url, headerFields: headers)
-            let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: item.body.serialized())))
-            let response = try await responder.respond(to: request, context: context)
+            let response: Response
+            if let route = ChatCodecs.route(for: item.url) {
+                let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+                response = try await ErrorMiddleware().handle(request, context: context) { _, context in
+                    try await chat.serve(
+                        item.body, codec: route.codec, route: route.route, parameter: { route.parameters[$0] },
+                        headers: headers, context: context)
+                }
+            } else {
+                let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: item.body.serialized())))
+                response = try await responder.respond(to: request, context: context)
+            }
             status = response.status.code
             for field in response.headers where field.name.canonicalName.hasPrefix("x-routershift-") {
                 gatewayHeaders[field.name.canonicalName] = .string(field.value)

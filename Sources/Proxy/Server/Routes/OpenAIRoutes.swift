@@ -3,34 +3,13 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The OpenAI-compatible API: chat completions (streamed or not), embeddings and the model list.
+/// The OpenAI-compatible API besides chat completions (``ChatRoutes``): embeddings and the model list.
 struct OpenAIRoutes {
     let gateway: Gateway
 
     func register(on router: Router<GatewayContext>) {
-        router.post("/v1/chat/completions") { request, context in try await chatCompletions(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await embeddings(request, context: context) }
         router.get("/v1/models") { _, context in models(context: context) }
-    }
-
-    private func chatCompletions(_ request: Request, context: GatewayContext) async throws -> Response {
-        let body = try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes)
-        let chat = try OpenAIChatDecoding.request(body)
-        let service = gateway.chat
-        let principal = context.principal!
-        let directives = try CacheDirectives(headers: request.headers)
-        let outcome = try await gateway.watcher.run(on: context.channel) {
-            try await service.respond(
-                to: chat, principal: principal, endpoint: "/v1/chat/completions", directives: directives)
-        }
-        switch outcome.body {
-        case .complete(let response):
-            return jsonResponse(OpenAIChatEncoding.response(response), headers: outcome.headers)
-        case .stream(let stream):
-            return eventStreamResponse(
-                stream, encoder: OpenAIEventEncoder(includeUsage: chat.includeUsage), headers: outcome.headers,
-                channel: context.channel, watcher: gateway.watcher)
-        }
     }
 
     private func embeddings(_ request: Request, context: GatewayContext) async throws -> Response {

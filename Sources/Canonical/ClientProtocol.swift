@@ -1,0 +1,6 @@
+/// The protocol a client speaks, which decides the shape of its errors and responses.
+public enum ClientProtocol: String, Sendable, Hashable {
+    case openAI = "openai"
+    case anthropic
+    case gemini
+}

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import NIOCore
+
+/// A provider reached over HTTP in the wire protocol of `codec`: the codec encodes the canonical request,
+/// names the URL and the key's header, and decodes the answer or stream; this sends it with the shared
+/// client. OpenAI-kind providers also take the calls the gateway forwards without modelling them.
+struct HTTPChatProvider: ProviderAdapter {
+    let configuration: GatewayConfiguration.Provider
+    let client: UpstreamClient
+    let codec: any ChatCodec
+
+    init(configuration: GatewayConfiguration.Provider, client: UpstreamClient) {
+        self.configuration = configuration
+        self.client = client
+        codec = ChatCodecs.upstream(configuration.kind.wireProtocol)
+    }
+
+    var name: String { configuration.name }
+    var kind: GatewayConfiguration.ProviderKind { configuration.kind }
+
+    private var headers: [(String, String)] {
+        var headers = [("Content-Type", "application/json")] + codec.upstreamHeaders.map { ($0.name, $0.value) }
+        if let key = configuration.apiKey {
+            let authorization = codec.authorization(apiKey: key)
+            headers.append((authorization.name, authorization.value))
+        }
+        headers += configuration.headers.map { ($0.key, $0.value) }
+        return headers
+    }
+
+    private var secrets: [String] { [configuration.apiKey].compactMap { $0 } }
+
+    private func send(_ request: ChatRequest, model: String, stream: Bool, deadline: NIODeadline)
+        async throws(UpstreamFailure) -> HTTPClientResponse
+    {
+        var upstream = request
+        upstream.stream = stream
+        let body = try codec.upstreamRequest(upstream, model: model).serialized()
+        var headers = headers
+        if stream { headers.append(("Accept", "text/event-stream")) }
+        return try await sendChecked(
+            httpRequest(
+                url: configuration.baseURL + codec.upstreamPath(model: model, stream: stream), headers: headers,
+                body: .bytes(ByteBuffer(bytes: body))),
+            client: client, deadline: deadline, secrets: secrets)
+    }
+
+    func complete(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
+        -> ChatResponse
+    {
+        let response = try await send(request, model: model, stream: false, deadline: deadline)
+        return try codec.upstreamResponse(try await readJSON(response), publicModel: request.model)
+    }
+
+    func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
+        -> ChatChunkSource
+    {
+        let response = try await send(request, model: model, stream: true, deadline: deadline)
+        return ChatChunkSource(body: response.body, decoder: codec.streamDecoder(publicModel: request.model))
+    }
+
+    func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
+        -> ForwardedResponse
+    {
+        guard kind == .openAI else {
+            throw .unsupported("\(codec.wireProtocol.displayName) deployments do not serve \(call.path).")
+        }
+        var httpHeaders = headers.filter { $0.0 != "Content-Type" }
+        let body: HTTPClientRequest.Body
+        switch call.body {
+        case .json(let json):
+            var object = json.object ?? [:]
+            if object["model"] != nil { object["model"] = .string(model) }
+            body = .bytes(ByteBuffer(bytes: JSONValue.object(object).serialized()))
+            httpHeaders.append(("Content-Type", "application/json"))
+        case .bytes(let buffer, let contentType):
+            body = .bytes(buffer)
+            httpHeaders.append(("Content-Type", contentType))
+        case .stream(let stream, let contentType):
+            body = .stream(stream, length: .unknown)
+            httpHeaders.append(("Content-Type", contentType))
+        }
+        let response = try await sendChecked(
+            httpRequest(url: configuration.baseURL + call.path, headers: httpHeaders, body: body), client: client,
+            deadline: deadline, secrets: secrets)
+        return ForwardedResponse(
+            status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
+            body: response.body)
+    }
+}
+
+extension GatewayConfiguration.ProviderKind {
+    /// The wire protocol providers of this kind speak.
+    var wireProtocol: ClientProtocol {
+        switch self {
+        case .openAI: .openAI
+        case .anthropic: .anthropic
+        case .gemini: .gemini
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import HTTPTypes
+
+/// What serving a chat request costs and reports: the token estimate the key's limits admit on, the
+/// tokens and cost recorded once it is done, and the response headers the gateway adds.
+extension ChatService {
+    func finish(
+        _ record: RequestRecord, routed deployment: Deployment, attempts: Int, usage: Usage?, started: Date,
+        firstToken: Date?,
+        permit: KeyPermit
+    ) {
+        var record = record
+        let tokens = usage?.totalTokens ?? 0
+        permit.release(tokens: tokens)
+        routing.recordTokens(tokens, on: deployment)
+        record.deployment = deployment.name
+        record.provider = deployment.providerName
+        record.retries = attempts - 1
+        record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+        record.timeToFirstTokenMilliseconds = firstToken.map { $0.timeIntervalSince(started) * 1000 }
+        if let usage {
+            record.inputTokens = usage.promptTokens
+            record.outputTokens = usage.completionTokens
+            record.cost = deployment.price?.cost(of: usage) ?? 0
+        }
+        recorder.record(record)
+    }
+
+    static let cacheHeader = HTTPField.Name("x-routershift-cache")!
+    static let cacheKeyHeader = HTTPField.Name("x-routershift-cache-key")!
+    static let similarityHeader = HTTPField.Name("x-routershift-cache-similarity")!
+    static let verifierHeader = HTTPField.Name("x-routershift-cache-verifier")!
+
+    static func headers(_ deployment: Deployment) -> HTTPFields {
+        [HTTPField.Name("x-routershift-deployment")!: deployment.name]
+    }
+
+    /// A rough count of the tokens a request will use: four characters a token of its text, plus its
+    /// output limit. Only quotas use it; the log uses the upstream's counts.
+    static func estimatedTokens(_ request: ChatRequest) -> Int {
+        let characters = request.messages.reduce(0) { $0 + $1.text.count }
+        return characters / 4 + min(request.maxTokens ?? 256, 4096)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+
+/// The upstream's part in serving a chat request: routing it to a deployment, complete or streamed, and
+/// storing the answer in the cache once it is whole.
+extension ChatService {
+    func complete(
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: Date, plan: CachePlan?
+    ) async throws -> Outcome {
+        let routed = try await routing.execute(model: request.model, estimatedTokens: estimate) {
+            deployment, deadline throws(UpstreamFailure) in
+            try await deployment.adapter.complete(request, model: deployment.model, deadline: deadline)
+        }
+        let usage = routed.value.usage
+        let cost = usage.flatMap { routed.deployment.price?.cost(of: $0) } ?? 0
+        var headers = Self.headers(routed.deployment)
+        if let plan {
+            headers[Self.cacheHeader] = plan.result
+            defer { if plan.leads { plan.cache.coalescer.finish(plan.key.exact) } }
+            if plan.stores, routed.value.choices.allSatisfy({ $0.finishReason != nil }) {
+                let id = try? await plan.cache.store(
+                    routed.value, request: request, key: plan.key, encoded: plan.encoded, ttl: plan.directives.ttl,
+                    cost: cost)
+                if let id { headers[Self.cacheKeyHeader] = String(id) }
+            }
+        }
+        finish(
+            record, routed: routed.deployment, attempts: routed.attempts, usage: usage, started: started,
+            firstToken: nil, permit: permit)
+        return Outcome(body: .complete(routed.value), headers: headers)
+    }
+
+    func stream(
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: Date, plan: CachePlan?
+    ) async throws -> Outcome {
+        let routed = try await routing.execute(model: request.model, estimatedTokens: estimate, isStream: true) {
+            deployment, deadline throws(UpstreamFailure) in
+            let source = try await deployment.adapter.stream(request, model: deployment.model, deadline: deadline)
+            guard let first = try await source.next() else { throw UpstreamFailure.malformed("the stream was empty") }
+            return StartedStream(source: source, first: first)
+        }
+        let firstToken = Date()
+        let deployment = routed.deployment
+        let stream = ChatChunkStream(first: [routed.value.first], source: routed.value.source) {
+            [self] answer, completed in
+            var record = record
+            if !completed {
+                record.status = 499
+                record.errorType = "stream_incomplete"
+            }
+            let usage = answer.usage ?? Usage(promptTokens: estimate, completionTokens: answer.textLength / 4)
+            finish(
+                record, routed: deployment, attempts: routed.attempts, usage: usage, started: started,
+                firstToken: firstToken, permit: permit)
+            guard let plan else { return }
+            guard completed, plan.stores else {
+                if plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
+                return
+            }
+            // Stored only once the stream completed normally.
+            let response = answer.response
+            let cost = deployment.price?.cost(of: usage) ?? 0
+            Task {
+                _ = try? await plan.cache.store(
+                    response, request: request, key: plan.key, encoded: plan.encoded, ttl: plan.directives.ttl,
+                    cost: cost)
+                if plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
+            }
+        }
+        var headers = Self.headers(deployment)
+        if let plan { headers[Self.cacheHeader] = plan.result }
+        return Outcome(body: .stream(stream), headers: headers)
+    }
+
+    struct StartedStream: Sendable {
+        let source: ChatChunkSource
+        let first: ChatChunk
+    }
+}

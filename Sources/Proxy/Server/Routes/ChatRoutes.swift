@@ -1,0 +1,46 @@
+import HTTPTypes
+import Hummingbird
+
+/// The chat endpoints of every codec (``ChatCodecs``): one handler decodes the body with the route's codec,
+/// serves the canonical request through ``ChatService`` and encodes the answer, complete or streamed, in
+/// the same protocol.
+struct ChatRoutes {
+    let gateway: Gateway
+
+    func register(on router: Router<GatewayContext>) {
+        for codec in ChatCodecs.all {
+            for route in codec.routes {
+                router.post(RouterPath(route.path)) { request, context in
+                    let body = try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes)
+                    return try await serve(
+                        body, codec: codec, route: route, parameter: { context.parameters.get($0) },
+                        headers: request.headers, context: context)
+                }
+            }
+        }
+    }
+
+    /// Serves a decoded body at `route`: for the routes above, and for batch items, whose bodies are
+    /// already parsed.
+    func serve(
+        _ body: JSONValue, codec: any ChatCodec, route: ChatRoute, parameter: (String) -> String?,
+        headers: HTTPFields, context: GatewayContext
+    ) async throws -> Response {
+        let chat = try codec.decodeRequest(body, route: route, parameter: parameter)
+        let service = gateway.chat
+        let principal = context.principal!
+        let directives = try CacheDirectives(headers: headers)
+        let endpoint = codec.endpoint(for: chat)
+        let outcome = try await gateway.watcher.run(on: context.channel) {
+            try await service.respond(to: chat, principal: principal, endpoint: endpoint, directives: directives)
+        }
+        switch outcome.body {
+        case .complete(let response):
+            return jsonResponse(codec.encodeResponse(response), headers: outcome.headers)
+        case .stream(let stream):
+            return eventStreamResponse(
+                stream, encoder: codec.eventEncoder(for: chat), headers: outcome.headers, channel: context.channel,
+                watcher: gateway.watcher)
+        }
+    }
+}
