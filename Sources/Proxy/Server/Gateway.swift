@@ -65,7 +65,9 @@ public final class Gateway: Sendable {
         let spend = try SpendLedger(store: store, teams: configuration.teams)
         admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
         telemetry = RequestTelemetry(
-            log: RequestLogWriter(store: store, settings: configuration.logging, logger: logger), spend: spend,
+            log: RequestLogWriter(
+                store: store, settings: configuration.logging, logger: logger, onWrite: metrics.databaseWrite),
+            spend: spend,
             metrics: metrics, logger: logger)
         do {
             if configuration.cache.enabled {
