@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -38,10 +39,14 @@ def issue(ca_directory: Path, certificate: Path, key: Path) -> None:
             "-out", str(certificate))
 
 
+def trusting(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
+
+
 def health(base_url: str, ca: Path) -> int | None:
     """GET /health on a new connection trusting only `ca`; None when the handshake fails."""
     try:
-        with httpx.Client(verify=str(ca), timeout=2.0) as client:
+        with httpx.Client(verify=trusting(ca), timeout=2.0) as client:
             return client.get(f"{base_url}/health").status_code
     except httpx.HTTPError:
         return None
@@ -79,9 +84,9 @@ def test_the_openai_sdk_talks_https_to_the_gateway_with_the_test_ca(tls_gateway)
     import openai
 
     base_url, ca, _, _, master_key, _ = tls_gateway
-    key = httpx.post(f"{base_url}/admin/keys", json={"name": "tls"}, verify=str(ca), timeout=10,
+    key = httpx.post(f"{base_url}/admin/keys", json={"name": "tls"}, verify=trusting(ca), timeout=10,
                      headers={"Authorization": f"Bearer {master_key}"}).json()["key"]
-    with httpx.Client(verify=str(ca)) as http_client:
+    with httpx.Client(verify=trusting(ca)) as http_client:
         client = openai.OpenAI(base_url=f"{base_url}/v1", api_key=key, http_client=http_client, max_retries=0)
         completion = client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hello over TLS"}])
