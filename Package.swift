@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -51,6 +52,15 @@ let package = Package(
             ],
             swiftSettings: numericSettings
         ),
+        // The data files the product ships (price table, verifier), compiled into the binary so an installed
+        // copy needs no checkout beside it; data/ stays their one source.
+        .target(
+            name: "ShippedData",
+            path: "data",
+            exclude: ["models", "routershift.yaml"],
+            sources: ["ShippedData.swift"],
+            resources: [.embedInCode("prices.json"), .embedInCode("verifier.json")]
+        ),
         .target(
             name: "ConnectionEvents",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
@@ -68,8 +78,12 @@ let package = Package(
                 "Protocols",
                 "ConnectionEvents",
                 "Embedding",
+                "ShippedData",
                 "VectorIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -78,6 +92,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -131,6 +146,7 @@ let package = Package(
                 "Proxy",
                 "MockUpstream",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -16,6 +16,8 @@ fi
 ROUTERSHIFT_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 export ROUTERSHIFT_BIN
 cd "$root"
+# The model goes to (and is read from) the checkout's git-ignored data/models/, not the per-user data folder.
+export ROUTERSHIFT_HOME="$PWD/data"
 
 venv=.venv
 requirements=Tests/e2e/requirements.txt

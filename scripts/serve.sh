@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 export OPENBLAS_NUM_THREADS=1
+# The model goes to (and is read from) the checkout's git-ignored data/models/, not the per-user data folder.
+export ROUTERSHIFT_HOME="$PWD/data"
 
 echo "==> swift build -c release" >&2
 swift build -c release --product routershift

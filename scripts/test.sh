@@ -11,6 +11,8 @@ export ROUTERSHIFT_REQUIRE_BROWSER=1
 
 # Two cores, shared with the event loops: BLAS must not start threads of its own.
 export OPENBLAS_NUM_THREADS=1
+# The model goes to (and is read from) the checkout's git-ignored data/models/, not the per-user data folder.
+export ROUTERSHIFT_HOME="$PWD/data"
 
 echo "==> swift build --build-tests" >&2
 swift build --build-tests

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 export OPENBLAS_NUM_THREADS=1
+# The model goes to (and is read from) the checkout's git-ignored data/models/, not the per-user data folder.
+export ROUTERSHIFT_HOME="$PWD/data"
 data="${SEMCACHE_DATA:-../shared/data/semcache}"
 [[ -f "$data/qqp-train.csv" ]] || { echo "train-verifier: $data/qqp-train.csv not found (set SEMCACHE_DATA)" >&2; exit 2; }
 swift build -c release --product routershift

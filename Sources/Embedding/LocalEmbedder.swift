@@ -72,6 +72,9 @@ public final class LocalEmbedder: TokenEmbedder {
         return Self.encode(texts.map(tokenizer.encode), encoder: encoder, workspace: workspace).map(\.vector)
     }
 
+    /// Texts waiting for a forward pass and the sizes of the passes so far.
+    public var load: EncoderLoad { scheduler.load }
+
     /// Bytes this embedder holds beyond the mapped weights file: packed or quantised layers and warm workspaces.
     public var ownedBytes: Int { encoder.weights.ownedBytes + scheduler.workspaceBytes }
 

@@ -29,7 +29,7 @@ extension CacheCommand {
             let embedder = try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient())
             var verifier: Verifier?
             if configuration.cache.verifier.enabled, embedder is any TokenEmbedder {
-                verifier = try Verifier.load(path: configuration.cache.verifier.file)
+                verifier = try Verifier.load(file: configuration.cache.verifier.file)
             }
             if let pairs { try await tune(pairs, embedder: embedder, verifier: verifier) }
             if let replay { try await replayStream(replay, embedder: embedder) }

@@ -124,7 +124,7 @@ struct CacheCommand: AsyncParsableCommand {
             if let admin = await CacheCommand.runningGateway(configuration) {
                 text = try await admin.send("/admin/cache/export?vectors=\(vectors)", method: .GET, body: nil).body
             } else {
-                let cache = try CacheCommand.localCache(configuration, withEmbedder: vectors)
+                let cache = try CacheCommand.localCache(configuration, withEmbedder: false)
                 _ = try cache.export(includeVectors: vectors) { text += $0 + "\n" }
             }
             if let output {
@@ -169,13 +169,16 @@ struct CacheCommand: AsyncParsableCommand {
         return await admin.isReachable() ? admin : nil
     }
 
-    /// The cache opened directly on the database, for when no gateway runs.
+    /// The cache opened directly on the database, for when no gateway runs. Without `withEmbedder` the
+    /// embedding model is not loaded (nor needed on the machine): only what embeds text asks for it.
     static func localCache(_ configuration: GatewayConfiguration, withEmbedder: Bool) throws -> SemanticCache {
         let store = try GatewayStore(path: configuration.databasePath)
-        let embedder =
-            withEmbedder || configuration.cache.semantic
-            ? try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient()) : nil
-        return try SemanticCache(settings: configuration.cache, store: store, embedder: embedder)
+        guard withEmbedder, configuration.cache.semantic else {
+            return try SemanticCache.openWithoutEmbedder(settings: configuration.cache, store: store)
+        }
+        return try SemanticCache(
+            settings: configuration.cache, store: store,
+            embedder: try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient()))
     }
 }
 

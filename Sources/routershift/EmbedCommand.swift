@@ -12,7 +12,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: "Also print the token ids.") var tokens = false
 
     func run() async throws {
-        let embedder = try LocalEmbedder(files: ModelFiles(directory: URL(fileURLWithPath: model.modelDir)))
+        let embedder = try LocalEmbedder(files: ModelFiles(directory: model.directory))
         if tokens { print("tokens: \(embedder.tokenizer.encode(text))") }
         let vector = try await embedder.embed([text])[0]
         print("[" + vector.map { String(format: "%.6f", $0) }.joined(separator: ", ") + "]")

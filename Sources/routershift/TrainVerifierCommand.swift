@@ -29,7 +29,7 @@ extension CacheCommand {
 
         func run() async throws {
             let embedder = try LocalEmbedder(
-                files: ModelFiles(directory: URL(fileURLWithPath: model.modelDir)), threads: 2)
+                files: ModelFiles(directory: model.directory), threads: 2)
             var training = try LabelledPair.load(path: train)
             if let limit { training = Array(training.prefix(limit)) }
             let heldOut = try validate.map { try LabelledPair.load(path: $0) }

@@ -4,6 +4,7 @@ import Logging
 import MockUpstream
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 @testable import Proxy
@@ -12,6 +13,8 @@ import Synchronization
 /// of `body`, and an HTTP client to call the gateway with.
 struct LiveGateway {
     let baseURL: String
+    /// The admin listener's base URL, when `server.admin` is configured.
+    let adminURL: String?
     let mockURL: String
     let gateway: Gateway
     let client: HTTPClient
@@ -19,8 +22,9 @@ struct LiveGateway {
 
     /// - Parameter configure: edits the gateway configuration; `MOCK` in base URLs is the mock's address.
     /// - Parameter directory: where the database lives; a fresh temporary one by default (then removed).
+    /// - Parameter trusting: a PEM CA file the client trusts, for a gateway serving HTTPS.
     static func run<Result: Sendable>(
-        mock options: MockOptions = MockOptions(), yaml: String, directory: URL? = nil,
+        mock options: MockOptions = MockOptions(), yaml: String, directory: URL? = nil, trusting: String? = nil,
         _ body: @Sendable (LiveGateway) async throws -> Result
     ) async throws -> Result {
         let logger = {
@@ -50,16 +54,31 @@ struct LiveGateway {
             configuration.server.masterKey = masterKey
             let gateway = try Gateway(configuration: configuration, logger: logger)
             let gatewayPort = Ports()
+            let adminPort = Ports()
             group.addTask {
                 let application = gateway.makeApplication { channel in gatewayPort.set(channel.localAddress?.port ?? 0)
                 }
                 try await application.runService()
             }
+            var adminURL: String?
+            if let admin = gateway.makeAdminApplication(onServerRunning: { adminPort.set($0.localAddress?.port ?? 0) })
+            {
+                group.addTask { try await admin.runService() }
+                adminURL = "http://127.0.0.1:\(try await adminPort.wait())"
+            }
             for service in gateway.backgroundServices { group.addTask { try await service.run() } }
-            let base = "http://127.0.0.1:\(try await gatewayPort.wait())"
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let scheme = gateway.certificate == nil ? "http" : "https"
+            let base = "\(scheme)://127.0.0.1:\(try await gatewayPort.wait())"
+            var clientConfiguration = HTTPClient.Configuration()
+            if let trusting {
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(trusting)
+                clientConfiguration.tlsConfiguration = tls
+            }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             defer { _ = client.shutdown() }
-            let result = try await body(LiveGateway(baseURL: base, mockURL: mock, gateway: gateway, client: client))
+            let result = try await body(
+                LiveGateway(baseURL: base, adminURL: adminURL, mockURL: mock, gateway: gateway, client: client))
             group.cancelAll()
             try await gateway.shutdown()
             return result

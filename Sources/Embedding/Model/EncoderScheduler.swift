@@ -16,6 +16,7 @@ final class EncoderScheduler: Sendable {
     private struct State {
         var waiting: [Job] = []
         var idleWorkers: [Int]
+        var batchSizes = EncoderLoad()
     }
 
     private final class Worker: @unchecked Sendable {
@@ -51,6 +52,15 @@ final class EncoderScheduler: Sendable {
         }
     }
 
+    /// Texts waiting now and the batch sizes so far.
+    var load: EncoderLoad {
+        state.withLock { state in
+            var load = state.batchSizes
+            load.waitingTexts = state.waiting.reduce(0) { $0 + $1.texts.count }
+            return load
+        }
+    }
+
     var workspaceBytes: Int {
         workers.reduce(0) { total, worker in total + worker.queue.sync { worker.workspace.bytes } }
     }
@@ -83,6 +93,7 @@ final class EncoderScheduler: Sendable {
                 tokens += next.tokens
                 batch.append(state.waiting.removeFirst())
             }
+            state.batchSizes.recordBatch(texts: batch.reduce(0) { $0 + $1.texts.count })
             return batch
         }
     }

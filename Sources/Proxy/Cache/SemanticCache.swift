@@ -32,7 +32,7 @@ public final class SemanticCache: Sendable {
         self.store = store
         self.embedder = settings.semantic ? embedder : nil
         if settings.verifier.enabled, self.embedder is any TokenEmbedder {
-            var verifier = try Verifier.load(path: settings.verifier.file)
+            var verifier = try Verifier.load(file: settings.verifier.file)
             let expected = VerifierFeatures.names(dimension: self.embedder!.dimension)
             guard verifier.featureNames == expected,
                 [verifier.weights.count, verifier.means.count, verifier.scales.count].allSatisfy({
@@ -41,7 +41,7 @@ public final class SemanticCache: Sendable {
             else {
                 throw GatewayError(
                     .internalError,
-                    "the verifier \(settings.verifier.file) was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
+                    "the verifier \(settings.verifier.file ?? "built in") was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
                 )
             }
             if let threshold = settings.verifier.threshold { verifier.threshold = threshold }

@@ -19,7 +19,9 @@ public enum ConfigurationLoader {
                 file: path,
                 problems: [ConfigurationProblem(path: "", line: nil, column: nil, message: "cannot read the file")])
         }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(text, file: path, environment: environment, secretsOptional: secretsOptional)
+            .resolvingPaths(against: folder)
     }
 
     public static func parse(
@@ -117,7 +119,7 @@ public enum ConfigurationLoader {
             node, path: "server",
             allowed: [
                 "host", "port", "master_key", "max_body_bytes", "batch_concurrency", "max_batch_items", "async_workers",
-                "async_max_attempts", "async_retention",
+                "async_max_attempts", "async_retention", "tls", "admin",
             ])
         if let host = reader.string(fields["host"], path: "server.host") { server.host = host }
         if let port = reader.int(fields["port"], path: "server.port", range: 0...65535) { server.port = port }
@@ -144,6 +146,8 @@ public enum ConfigurationLoader {
         if let value = reader.seconds(fields["async_retention"], path: "server.async_retention") {
             server.asyncRetention = value
         }
+        server.tls = readTLS(fields["tls"], path: "server.tls", reader: reader)
+        server.admin = readAdminListener(fields["admin"], server: server, reader: reader)
     }
 
     private static func readProviders(_ node: Node?, reader: YAMLReader) -> [GatewayConfiguration.Provider] {
@@ -152,7 +156,7 @@ public enum ConfigurationLoader {
             let path = "providers[\(index)]"
             let fields = reader.mapping(
                 item, path: path,
-                allowed: ["name", "kind", "base_url", "api_key", "timeout", "connect_timeout", "headers"])
+                allowed: ["name", "kind", "base_url", "api_key", "timeout", "connect_timeout", "headers", "tls"])
             guard let name = reader.requiredString(fields["name"], path: "\(path).name", parent: item),
                 let kindName = reader.requiredString(fields["kind"], path: "\(path).kind", parent: item),
                 let baseURL = reader.requiredString(fields["base_url"], path: "\(path).base_url", parent: item)
@@ -182,6 +186,7 @@ public enum ConfigurationLoader {
                     }
                 }
             }
+            provider.tls = readUpstreamTLS(fields["tls"], path: "\(path).tls", baseURL: baseURL, reader: reader)
             providers.append(provider)
         }
         return providers
@@ -375,7 +380,7 @@ public enum ConfigurationLoader {
                 }
                 cache.embedder = .local(
                     modelDirectory: reader.string(embedder["model_dir"], path: "cache.embedder.model_dir")
-                        ?? "data/models/all-MiniLM-L6-v2",
+                        ?? DataHome.modelDirectory(),
                     threads: reader.int(embedder["threads"], path: "cache.embedder.threads", range: 1...64)
                         ?? GatewayConfiguration.defaultEmbedderThreads, precision: precision ?? .auto)
             case "remote":

@@ -2,6 +2,7 @@ import Embedding
 import Foundation
 
 /// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
+/// Relative paths in a file are resolved against the file's folder (``resolvingPaths(against:)``).
 public struct GatewayConfiguration: Sendable {
     public struct Server: Sendable {
         public var host = "127.0.0.1"
@@ -18,6 +19,10 @@ public struct GatewayConfiguration: Sendable {
         public var asyncMaxAttempts = 3
         /// How long a finished async task and its result are kept, in seconds.
         public var asyncRetention: Double = 7 * 86400
+        /// HTTPS on the server's port when set.
+        public var tls: TLSFiles?
+        /// A second listener for `/admin`, `/metrics` and `/ui`, which the public one then no longer serves.
+        public var admin: AdminListener?
         public init() {}
     }
 
@@ -38,6 +43,8 @@ public struct GatewayConfiguration: Sendable {
         public var connectTimeout: Double = 10
         /// Extra headers sent upstream (organisation, project, ...).
         public var headers: [String: String] = [:]
+        /// How the provider's certificate is checked (on HTTPS base URLs).
+        public var tls = UpstreamTLS()
     }
 
     public enum Strategy: String, Sendable, CaseIterable {
@@ -160,14 +167,16 @@ public struct GatewayConfiguration: Sendable {
         public var maxTurns = 8
         /// Requests above this temperature skip the semantic layer.
         public var maxTemperature = 1.0
+        /// By default the local model in the per-user data folder, where `routershift model fetch` puts it.
         public var embedder: EmbedderKind = .local(
-            modelDirectory: "data/models/all-MiniLM-L6-v2", threads: GatewayConfiguration.defaultEmbedderThreads)
+            modelDirectory: DataHome.modelDirectory(), threads: GatewayConfiguration.defaultEmbedderThreads)
         public var verifier = Verifier()
     }
 
     public struct Verifier: Sendable {
         public var enabled = true
-        public var file = "data/verifier.json"
+        /// A parameters file; nil for the verifier built into the binary (`data/verifier.json`).
+        public var file: String?
         /// Overrides the threshold stored with the verifier's parameters.
         public var threshold: Double?
         /// The lowest cosine a candidate needs before the verifier looks at it; by default the one the
@@ -176,7 +185,8 @@ public struct GatewayConfiguration: Sendable {
     }
 
     public struct Pricing: Sendable {
-        public var file = "data/prices.json"
+        /// A price table file; nil for the table built into the binary (`data/prices.json`).
+        public var file: String?
         public var overrides: [String: ModelPrice] = [:]
     }
 

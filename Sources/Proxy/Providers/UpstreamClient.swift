@@ -3,17 +3,26 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The one HTTP client all upstream traffic shares: keep-alive connections pooled per host, a connect
 /// timeout, a read timeout between bytes, and a deadline per call. A call is cancelled with its task, so a
 /// client that goes away cancels the upstream request.
 public final class UpstreamClient: Sendable {
     let http: HTTPClient
+    /// TLS settings by origin (`https://host:port`) for upstreams that are not verified against the
+    /// system's roots (`providers[].tls`).
+    let tlsByOrigin: [String: TLSConfiguration]
 
     /// - Parameters:
     ///   - connectTimeout: seconds to establish a connection.
     ///   - readTimeout: the longest silence, in seconds, between bytes of an answer (a stream's gaps included).
-    public init(connectTimeout: Double = 10, readTimeout: Double = 300, maxConnectionsPerHost: Int = 512) {
+    ///   - tls: TLS settings by origin, from ``origin(of:)``.
+    public init(
+        connectTimeout: Double = 10, readTimeout: Double = 300, maxConnectionsPerHost: Int = 512,
+        tls: [String: TLSConfiguration] = [:]
+    ) {
+        tlsByOrigin = tls
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
@@ -40,11 +49,23 @@ public final class UpstreamClient: Sendable {
     /// - Throws: ``UpstreamFailure``: `.timeout` past `deadline`, `.connection` for network errors,
     ///   `.cancelled` if the task was cancelled.
     func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws(UpstreamFailure) -> HTTPClientResponse {
+        var request = request
+        if request.tlsConfiguration == nil, !tlsByOrigin.isEmpty, let origin = Self.origin(of: request.url) {
+            request.tlsConfiguration = tlsByOrigin[origin]
+        }
         do {
             return try await http.execute(request, deadline: deadline)
         } catch {
             throw Self.failure(error)
         }
+    }
+
+    /// `https://host:port` of a URL (the port made explicit), the key of ``tlsByOrigin``.
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host?.lowercased()
+        else { return nil }
+        return "\(scheme)://\(host):\(components.port ?? (scheme == "https" ? 443 : 80))"
     }
 
     static func failure(_ error: any Error) -> UpstreamFailure {

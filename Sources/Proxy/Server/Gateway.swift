@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,6 +21,9 @@ public final class Gateway: Sendable {
     let asyncTasks: AsyncTaskRunner
     let watcher = DisconnectWatcher()
     let logger: Logger
+    /// What HTTPS on the server's port serves; nil for plain HTTP.
+    public let certificate: ServingCertificate?
+    let server: HTTPServerBuilder
 
     /// - Parameters:
     ///   - clock: the routing core's clock; tests pass one they move by hand.
@@ -31,11 +35,15 @@ public final class Gateway: Sendable {
         self.configuration = configuration
         self.logger = logger
         store = try GatewayStore(path: configuration.databasePath)
+        let certificate = try configuration.server.tls.map(ServingCertificate.init)
+        self.certificate = certificate
+        server = try Self.serverBuilder(certificate: certificate)
+        let upstreamTLS = try Self.upstreamTLS(configuration.providers, logger: logger)
         let prices = try PriceTable(file: configuration.pricing.file, overrides: configuration.pricing.overrides)
         self.prices = prices
         let connectTimeout = configuration.providers.map(\.connectTimeout).max() ?? 10
         let readTimeout = max(configuration.providers.map(\.timeout).max() ?? 60, 60)
-        let upstream = UpstreamClient(connectTimeout: connectTimeout, readTimeout: readTimeout)
+        let upstream = UpstreamClient(connectTimeout: connectTimeout, readTimeout: readTimeout, tls: upstreamTLS)
         self.upstream = upstream
         var adapters: [String: any ProviderAdapter] = [:]
         for provider in configuration.providers {
@@ -65,7 +73,9 @@ public final class Gateway: Sendable {
         let spend = try SpendLedger(store: store, teams: configuration.teams)
         admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
         telemetry = RequestTelemetry(
-            log: RequestLogWriter(store: store, settings: configuration.logging, logger: logger), spend: spend,
+            log: RequestLogWriter(
+                store: store, settings: configuration.logging, logger: logger, onWrite: metrics.databaseWrite),
+            spend: spend,
             metrics: metrics, logger: logger)
         do {
             if configuration.cache.enabled {
@@ -100,20 +110,18 @@ public final class Gateway: Sendable {
             routing: routing, admission: admission, cache: cache, configuration: configuration, recorder: telemetry)
     }
 
-    /// The HTTP routes of the gateway, behind error rendering and authentication.
+    /// The HTTP routes of the gateway, behind error rendering and authentication; with `server.admin`, without
+    /// `/admin`, `/metrics` and `/ui` (``makeAdminRouter()`` serves them).
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
-        HealthRoutes().register(on: router)
-        MetricsRoutes(gateway: self).register(on: router)
-        AnalyticsRoutes(gateway: self).register(on: router)
+        HealthRoutes(gateway: self).register(on: router)
+        if configuration.server.admin == nil { registerAdministration(on: router) }
         registerEndpoints(on: router)
         BatchRoutes(gateway: self, items: batchItemResponder()).register(on: router)
         AsyncTaskRoutes(gateway: self).register(on: router)
-        AdminRoutes(gateway: self).register(on: router)
-        CacheAdminRoutes(gateway: self).register(on: router)
         return router
     }
 
@@ -143,7 +151,7 @@ public final class Gateway: Sendable {
         -> some ApplicationProtocol
     {
         Application(
-            router: makeRouter(),
+            router: makeRouter(), server: server,
             configuration: .init(
                 address: .hostname(configuration.server.host, port: configuration.server.port),
                 serverName: "RouterShift"),
@@ -154,7 +162,8 @@ public final class Gateway: Sendable {
     /// client.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
-        let services = ([application] + backgroundServices).map {
+        let admin: [any Service] = makeAdminApplication().map { [$0 as any Service] } ?? []
+        let services = ([application] + admin + listenerServices + backgroundServices).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }
         let group = ServiceGroup(

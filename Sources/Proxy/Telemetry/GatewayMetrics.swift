@@ -7,8 +7,8 @@ import Prometheus
 /// Labels are bounded by the configuration (routes, model groups, deployments, statuses), never by
 /// keys or prompts.
 final class GatewayMetrics: Sendable {
-    private let registry = PrometheusCollectorRegistry()
-    private let factory: PrometheusMetricsFactory
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
     /// The configured model groups; a request for any other model is labelled `unknown`, so clients cannot
     /// grow the label set.
     private let models: Set<String>
@@ -18,6 +18,12 @@ final class GatewayMetrics: Sendable {
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
         .seconds(60),
     ]
+    /// SQLite transactions take well under the request latencies' smallest bucket.
+    static let databaseWriteBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .seconds(1),
+    ]
     static let similarityBuckets = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0]
 
     init(models: Set<String>) {
@@ -25,6 +31,7 @@ final class GatewayMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.latencyBuckets
         factory.valueHistogramBuckets["routershift_cache_similarity"] = Self.similarityBuckets
+        factory.durationHistogramBuckets["routershift_database_write_duration_seconds"] = Self.databaseWriteBuckets
         self.factory = factory
     }
 
@@ -86,23 +93,6 @@ final class GatewayMetrics: Sendable {
             label: "routershift_upstream_errors_total", dimensions: [("deployment", deployment), ("kind", kind)],
             factory: factory
         ).increment()
-    }
-
-    /// The Prometheus text exposition, with breaker states and in-flight counts read now.
-    func exposition(deployments: [DeploymentSnapshot]) -> [UInt8] {
-        for deployment in deployments {
-            let labels = [("deployment", deployment.name), ("group", deployment.group)]
-            let state: Double =
-                switch deployment.breaker {
-                case "open": 2
-                case "half-open": 1
-                default: 0
-                }
-            Gauge(label: "routershift_breaker_state", dimensions: labels, factory: factory).record(state)
-            Gauge(label: "routershift_in_flight_requests", dimensions: labels, factory: factory)
-                .record(deployment.inFlight)
-        }
-        return registry.emitToBuffer()
     }
 
     /// "key" for a virtual key's own limits, "deployment" when every deployment is at its provider quota.

@@ -1,6 +1,7 @@
 import Foundation
+import ShippedData
 
-/// Prices per model, from `data/prices.json` with overrides from the configuration. A model matches its
+/// Prices per model, from `data/prices.json` (built in) or `pricing.file`, with overrides from the configuration. A model matches its
 /// longest listed prefix, so dated versions (`gpt-4o-2024-08-06`) find their family's price.
 public struct PriceTable: Sendable {
     private let prices: [String: ModelPrice]
@@ -9,16 +10,26 @@ public struct PriceTable: Sendable {
         self.prices = prices
     }
 
-    /// Reads the table file and applies `overrides`.
-    public init(file: String, overrides: [String: ModelPrice]) throws {
+    /// The table a configuration names, with its overrides: the table file, or the one built into the
+    /// binary (`data/prices.json`) when `file` is nil.
+    ///
+    /// - Throws: ``GatewayError`` when the named file cannot be read or is not a price table.
+    public init(file: String?, overrides: [String: ModelPrice]) throws {
         struct Table: Decodable { let models: [String: ModelPrice] }
-        var prices: [String: ModelPrice] = [:]
-        if FileManager.default.fileExists(atPath: file) {
-            do {
-                prices = try JSONDecoder().decode(Table.self, from: Data(contentsOf: URL(fileURLWithPath: file))).models
-            } catch {
-                throw GatewayError(.internalError, "the price table \(file) is unreadable: \(error)")
+        let bytes: Data
+        if let file {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw GatewayError(.internalError, "the price table \(file) (pricing.file) cannot be read")
             }
+            bytes = contents
+        } else {
+            bytes = Data(ShippedData.prices)
+        }
+        var prices: [String: ModelPrice]
+        do {
+            prices = try JSONDecoder().decode(Table.self, from: bytes).models
+        } catch {
+            throw GatewayError(.internalError, "the price table \(file ?? "built in") is unreadable: \(error)")
         }
         prices.merge(overrides) { _, override in override }
         self.prices = prices

@@ -13,6 +13,8 @@ final class RequestLogWriter: Service, Sendable {
     private let pending = Mutex<[RequestRecord]>([])
     /// Serialises writers: the service's loop, and readers that flush first to see every request.
     private let writing = Mutex<Void>(())
+    /// Told how long each write transaction took, in nanoseconds.
+    private let onWrite: @Sendable (Int64) -> Void
 
     /// Records held when the database cannot be written; beyond it new records are dropped (and counted in
     /// the log), so a stuck disk cannot exhaust memory.
@@ -20,10 +22,14 @@ final class RequestLogWriter: Service, Sendable {
     static let interval: Duration = .milliseconds(250)
     static let pruneEvery = 240
 
-    init(store: any RequestLogStore, settings: GatewayConfiguration.Logging, logger: Logger) {
+    init(
+        store: any RequestLogStore, settings: GatewayConfiguration.Logging, logger: Logger,
+        onWrite: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) {
         self.store = store
         self.settings = settings
         self.logger = logger
+        self.onWrite = onWrite
     }
 
     func append(_ record: RequestRecord) {
@@ -43,8 +49,11 @@ final class RequestLogWriter: Service, Sendable {
                 pending.removeAll(keepingCapacity: true)
                 return batch
             }
+            guard !batch.isEmpty else { return }
             do {
+                let started = DispatchTime.now().uptimeNanoseconds
                 try store.appendRequests(batch)
+                onWrite(Int64(DispatchTime.now().uptimeNanoseconds - started))
             } catch {
                 pending.withLock { pending in
                     pending.insert(contentsOf: batch.suffix(Self.capacity - min(pending.count, Self.capacity)), at: 0)
