@@ -14,4 +14,5 @@ data="${SEMCACHE_DATA:-../shared/data/semcache}"
 swift build -c release --product routershift
 .build/release/routershift model fetch
 .build/release/routershift cache train-verifier --train "$data/qqp-train.csv" --validate "$data/qqp-val.csv" \
-    --folds 5 --max-false-hit-rate 0.05 --output data/verifier.json "$@"
+    --folds 5 --max-false-hit-rate 0.05 --hidden "none;64" --weight-decays 0.05 --epochs 3,6 \
+    --output data/verifier.json "$@"
