@@ -11,8 +11,11 @@ extension CacheCommand {
                 --pairs reads a CSV (question1,question2,is_duplicate) or a JSON array of {origin, similar} positives, \
                 embeds them with the embedder the configuration names, and prints for thresholds 0.70 to 0.98 the \
                 precision, recall, F1 and false-hit rate (wrong hits over all non-duplicate pairs), then the average \
-                precision and the recommended threshold: the lowest whose false-hit rate is at most \
-                --max-false-hit-rate. --replay reads prompts, one a line with an optional tab-separated cluster id, and \
+                precision and the recommended threshold, which keeps the false-hit rate at most --max-false-hit-rate \
+                with --confidence: thresholds are tested from the strictest towards looser ones, each against a \
+                one-sided Clopper-Pearson upper bound on its false-hit rate (printed beside the estimate), stopping \
+                at the first whose bound exceeds the maximum; the recommendation is the last that passed, valid \
+                although many thresholds were tried. The same for the verifier's score when it is enabled. --replay reads prompts, one a line with an optional tab-separated cluster id, and \
                 prints the hit rate (and wrong-hit rate) each threshold would have given.
                 """)
 
@@ -20,6 +23,8 @@ extension CacheCommand {
         @Option(help: "Labelled pairs: CSV or JSON.") var pairs: String?
         @Option(help: "A stream of prompts to replay.") var replay: String?
         @Option(help: "The false-hit rate the recommended threshold may not exceed.") var maxFalseHitRate = 0.05
+        @Option(help: "The confidence with which the recommended threshold keeps --max-false-hit-rate.")
+        var confidence = 0.95
         @Option(help: "Use only the first N pairs or prompts.") var limit: Int?
         @Flag(help: "Print JSON Lines.") var json = false
 
@@ -36,6 +41,7 @@ extension CacheCommand {
         }
 
         private func tune(_ path: String, embedder: any Embedder, verifier: Verifier?) async throws {
+            guard confidence > 0, confidence < 1 else { throw ValidationError("--confidence must be in (0, 1)") }
             var labelled = try LabelledPair.load(path: path)
             if let limit { labelled = Array(labelled.prefix(limit)) }
             let progress = Progress(total: labelled.count * 2, label: "embedding")
@@ -59,71 +65,106 @@ extension CacheCommand {
                         maxFalseHitRate: maxFalseHitRate), outOfFold
                 )
             }
+            let cosineTest = FixedSequenceTest(
+                points: report.points, maxFalseHitRate: maxFalseHitRate, confidence: confidence)
+            let verifierTest = verified.map {
+                FixedSequenceTest(points: $0.report.points, maxFalseHitRate: maxFalseHitRate, confidence: confidence)
+            }
             if json {
-                printJSONReport(report, verifier: false, outOfFold: false)
-                if let verified { printJSONReport(verified.report, verifier: true, outOfFold: verified.outOfFold) }
+                printJSONReport(report, test: cosineTest, verifier: false, outOfFold: false)
+                if let verified, let verifierTest {
+                    printJSONReport(verified.report, test: verifierTest, verifier: true, outOfFold: verified.outOfFold)
+                }
                 return
             }
             print("\(report.pairs) pairs (\(report.duplicates) duplicates) from \(path)")
-            printTable(
-                ["threshold", "precision", "recall", "F1", "false-hit rate"],
-                report.points.map { point in
-                    [
-                        String(format: "%.2f", point.threshold), String(format: "%.3f", point.precision),
-                        String(format: "%.3f", point.recall),
-                        String(format: "%.3f", point.f1), String(format: "%.3f", point.falseHitRate),
-                    ]
-                })
+            printPoints(report.points, label: "threshold")
             print(String(format: "average precision %.3f", report.averagePrecision))
-            if let threshold = report.recommendedThreshold,
-                let point = report.points.first(where: { $0.threshold == threshold })
-            {
-                print(
-                    String(
-                        format: "recommended threshold %.2f (false-hit rate %.3f <= %.3f; precision %.3f, recall %.3f)",
-                        threshold,
-                        point.falseHitRate, maxFalseHitRate, point.precision, point.recall))
-            } else {
-                print("no threshold up to 0.98 keeps the false-hit rate at or under \(maxFalseHitRate)")
-            }
-            guard let verified else { return }
+            printRecommendation(cosineTest, label: "cosine")
+            guard let verified, let verifierTest else { return }
             print(
                 "\nWith the verifier (\(verified.outOfFold ? "out-of-fold scores: these are its training pairs" : "scores of the shipped verifier"); "
                     + "candidates below cosine \(verifier!.candidateThreshold) rejected):")
-            printTable(
-                ["verifier threshold", "precision", "recall", "F1", "false-hit rate"],
-                verified.report.points.filter { Int(($0.threshold * 100).rounded()) % 5 == 0 }.map { point in
-                    [
-                        String(format: "%.2f", point.threshold), String(format: "%.3f", point.precision),
-                        String(format: "%.3f", point.recall),
-                        String(format: "%.3f", point.f1), String(format: "%.3f", point.falseHitRate),
-                    ]
-                })
-            if let threshold = verified.report.recommendedThreshold,
-                let point = verified.report.points.first(where: { $0.threshold == threshold })
-            {
+            printPoints(
+                verified.report.points.filter { Int(($0.threshold * 100).rounded()) % 5 == 0 },
+                label: "verifier threshold")
+            print(String(format: "verifier average precision %.3f", verified.report.averagePrecision))
+            printRecommendation(verifierTest, label: "verifier")
+            if let tokens = embedder as? any TokenEmbedder {
+                let timed = Array(labelled.prefix(1000))
+                let latency = try await ThresholdBenchmark.verifierLatency(timed, embedder: tokens, verifier: verifier!)
                 print(
                     String(
                         format:
-                            "verifier: recommended threshold %.2f (false-hit rate %.3f; precision %.3f, recall %.3f); average precision %.3f",
-                        threshold, point.falseHitRate, point.precision, point.recall, verified.report.averagePrecision))
+                            "verifier per candidate (features and score, %d pairs, one at a time): p50 %.3f ms, p99 %.3f ms",
+                        timed.count, latency.p50, latency.p99))
             }
         }
 
-        private func printJSONReport(_ report: ThresholdReport, verifier: Bool, outOfFold: Bool) {
+        /// The figures at each threshold, with the Clopper-Pearson upper bound on the false-hit rate.
+        private func printPoints(_ points: [ThresholdPoint], label: String) {
+            printTable(
+                [
+                    label, "precision", "recall", "F1", "false-hit rate",
+                    String(format: "%g%% upper bound", confidence * 100),
+                ],
+                points.map { point in
+                    [
+                        String(format: "%.2f", point.threshold), String(format: "%.3f", point.precision),
+                        String(format: "%.3f", point.recall), String(format: "%.3f", point.f1),
+                        String(format: "%.3f", point.falseHitRate), String(format: "%.3f", upperBound(point)),
+                    ]
+                })
+        }
+
+        private func upperBound(_ point: ThresholdPoint) -> Double {
+            point.negatives == 0
+                ? 1
+                : ClopperPearson.upperBound(events: point.falseHits, trials: point.negatives, confidence: confidence)
+        }
+
+        /// The fixed-sequence test's outcome: the loosest threshold that passed and the first that failed.
+        private func printRecommendation(_ test: FixedSequenceTest, label: String) {
+            let failed = test.steps.last.flatMap { $0.passed ? nil : $0 }
+            let failure = failed.map {
+                String(
+                    format: "; %.2f failed (false-hit rate %.3f, bound %.3f)", $0.point.threshold,
+                    $0.point.falseHitRate, $0.upperBound)
+            }
+            guard let step = test.recommended else {
+                print(
+                    "\(label): no threshold keeps the false-hit rate at or under \(maxFalseHitRate) with "
+                        + String(format: "%g%% confidence", confidence * 100) + (failure ?? ""))
+                return
+            }
+            print(
+                "\(label): "
+                    + String(
+                        format:
+                            "recommended threshold %.2f (false-hit rate %.3f, %g%% upper bound %.3f <= %.3f; precision %.3f, recall %.3f); fixed-sequence test from %.2f, %d passed",
+                        step.point.threshold, step.point.falseHitRate, confidence * 100, step.upperBound,
+                        maxFalseHitRate, step.point.precision, step.point.recall, test.steps[0].point.threshold,
+                        test.steps.filter(\.passed).count) + (failure ?? ""))
+        }
+
+        private func printJSONReport(
+            _ report: ThresholdReport, test: FixedSequenceTest, verifier: Bool, outOfFold: Bool
+        ) {
             for point in report.points {
                 printJSON([
                     "threshold": .number(point.threshold), "precision": .number(point.precision),
-                    "recall": .number(point.recall),
-                    "f1": .number(point.f1), "false_hit_rate": .number(point.falseHitRate), "verifier": .bool(verifier),
+                    "recall": .number(point.recall), "f1": .number(point.f1),
+                    "false_hit_rate": .number(point.falseHitRate), "false_hit_upper_bound": .number(upperBound(point)),
+                    "verifier": .bool(verifier),
                 ])
             }
             printJSON([
                 "average_precision": .number(report.averagePrecision),
-                "recommended_threshold": report.recommendedThreshold.map(JSONValue.number) ?? .null,
-                "max_false_hit_rate": .number(maxFalseHitRate), "pairs": .integer(Int64(report.pairs)),
-                "duplicates": .integer(Int64(report.duplicates)), "verifier": .bool(verifier),
-                "out_of_fold": .bool(outOfFold),
+                "recommended_threshold": test.recommended.map { JSONValue.number($0.point.threshold) } ?? .null,
+                "recommended_upper_bound": test.recommended.map { JSONValue.number($0.upperBound) } ?? .null,
+                "max_false_hit_rate": .number(maxFalseHitRate), "confidence": .number(confidence),
+                "pairs": .integer(Int64(report.pairs)), "duplicates": .integer(Int64(report.duplicates)),
+                "verifier": .bool(verifier), "out_of_fold": .bool(outOfFold),
             ])
         }
 

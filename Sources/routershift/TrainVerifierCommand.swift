@@ -9,10 +9,12 @@ extension CacheCommand {
             commandName: "train-verifier",
             abstract: "Fit the semantic-hit verifier on labelled pairs and write its parameters (data/verifier.json).",
             discussion: """
-                Encodes both sides of every pair with the local model, chooses the L2 penalty and the score threshold \
-                (the lowest whose false-hit rate is at most --max-false-hit-rate) by k-fold cross-validation on the \
-                training pairs, fits on all of them, and reports the verifier and cosine alone on --validate pairs, \
-                which it neither fits nor tunes on.
+                Encodes both sides of every pair with the local model; chooses the network shape, weight decay and \
+                training length by k-fold cross-validation on the training pairs (the recall each keeps at \
+                --max-false-hit-rate on out-of-fold scores); calibrates the chosen one by Platt scaling on its \
+                out-of-fold logits and picks the threshold there (the lowest whose false-hit rate is at most \
+                --max-false-hit-rate); fits it on all training pairs; and reports the verifier and cosine alone on \
+                --validate pairs, which it neither fits nor tunes on.
                 """)
 
         @OptionGroup var model: ModelOptions
@@ -20,7 +22,14 @@ extension CacheCommand {
         @Option(help: "Held-out labelled pairs to report on.") var validate: String?
         @Option(help: "Cross-validation folds.") var folds = 5
         @Option(help: "The false-hit rate the threshold is chosen for.") var maxFalseHitRate = 0.05
-        @Option(help: "Gradient steps per fit.") var epochs = 300
+        @Option(
+            help:
+                "Hidden layer widths to try, ';' between shapes, 'x' between layers ('none' for a logistic regression)."
+        )
+        var hidden = "none;64"
+        @Option(help: "Decoupled weight decays to try (per step, times the learning rate), comma-separated.")
+        var weightDecays = "0.05"
+        @Option(help: "Epochs at which each setting is measured, comma-separated.") var epochs = "3,6,10"
         @Option(help: "The cosine below which a candidate never reaches the verifier.") var candidateThreshold = 0.6
         @Option(help: "Where encoded features are kept between runs.") var featureCache =
             ".build-peers/verifier-features"
@@ -28,6 +37,13 @@ extension CacheCommand {
         @Option(name: .shortAndLong, help: "Where to write the parameters.") var output = "data/verifier.json"
 
         func run() async throws {
+            let grid = VerifierTraining.Grid(
+                hidden: try hidden.split(separator: ";").map(shape),
+                weightDecays: try numbers(weightDecays, "--weight-decays"),
+                epochs: try numbers(epochs, "--epochs").map { Int($0) })
+            guard !grid.hidden.isEmpty, !grid.weightDecays.isEmpty, grid.epochs.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("give at least one hidden shape, weight decay and positive epoch count")
+            }
             let embedder = try LocalEmbedder(
                 files: ModelFiles(directory: model.directory), threads: 2)
             var training = try LabelledPair.load(path: train)
@@ -35,13 +51,13 @@ extension CacheCommand {
             let heldOut = try validate.map { try LabelledPair.load(path: $0) }
             let command =
                 "routershift cache train-verifier --train \(URL(fileURLWithPath: train).lastPathComponent) --folds \(folds) "
-                + "--max-false-hit-rate \(maxFalseHitRate) --candidate-threshold \(candidateThreshold) --epochs \(epochs)"
+                + "--max-false-hit-rate \(maxFalseHitRate) --candidate-threshold \(candidateThreshold) "
+                + "--hidden '\(hidden)' --weight-decays \(weightDecays) --epochs \(epochs)"
                 + (limit.map { " --limit \($0)" } ?? "")
             let outcome = try await VerifierTraining.train(
                 training: training, trainingFile: train, heldOut: heldOut, heldOutFile: validate, embedder: embedder,
-                folds: folds,
-                maxFalseHitRate: maxFalseHitRate, candidateThreshold: candidateThreshold, epochs: epochs,
-                regularisations: [1e-3, 1e-2], featureCache: featureCache, command: command
+                folds: folds, maxFalseHitRate: maxFalseHitRate, candidateThreshold: candidateThreshold, grid: grid,
+                featureCache: featureCache, command: command
             ) { FileHandle.standardError.write(Data("train-verifier: \($0)\n".utf8)) }
             try outcome.verifier.write(to: output)
             func line(_ name: String, _ measure: VerifierTraining.Measure?) -> [String] {
@@ -51,9 +67,10 @@ extension CacheCommand {
                     String(format: "%.3f", measure.recall), String(format: "%.3f", measure.falseHitRate),
                 ]
             }
+            let provenance = outcome.verifier.provenance!
             print(
-                "wrote \(output) (L2 \(outcome.verifier.provenance.regularisation), threshold \(outcome.verifier.threshold))"
-            )
+                "wrote \(output) (hidden \(provenance.hidden), weight decay \(provenance.weightDecay), "
+                    + "\(provenance.epochs) epochs, threshold \(outcome.verifier.threshold))")
             printTable(
                 ["scoring", "threshold", "precision", "recall", "false-hit rate"],
                 [
@@ -61,7 +78,27 @@ extension CacheCommand {
                         "verifier, out-of-fold on \(URL(fileURLWithPath: train).lastPathComponent)", outcome.outOfFold),
                     line("verifier on held-out pairs", outcome.heldOut),
                     line("cosine alone on held-out pairs", outcome.heldOutCosine),
+                    line("verifier held to the rate on held-out pairs", outcome.heldOutHeld),
+                    line("cosine held to the rate on held-out pairs", outcome.heldOutCosineHeld),
                 ])
+        }
+
+        /// Hidden layer widths from `64x32`; none from `none`.
+        private func shape(_ text: Substring) throws -> [Int] {
+            if text == "none" { return [] }
+            return try text.split(separator: "x").map {
+                guard let width = Int($0), width > 0 else { throw ValidationError("bad --hidden \(hidden)") }
+                return width
+            }
+        }
+
+        private func numbers(_ list: String, _ option: String) throws -> [Double] {
+            try list.split(separator: ",").map {
+                guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+                    throw ValidationError("bad \(option) \(list)")
+                }
+                return value
+            }
         }
     }
 }

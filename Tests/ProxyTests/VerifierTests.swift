@@ -77,7 +77,7 @@ import Testing
         var shipped =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "data/verifier.json")))
             as! [String: Any]
-        shipped["weights"] = Array((shipped["weights"] as! [Any]).dropLast(10))
+        shipped["means"] = Array((shipped["means"] as! [Any]).dropLast(10))
         let truncated = directory.appendingPathComponent("verifier.json")
         try JSONSerialization.data(withJSONObject: shipped).write(to: truncated)
         var settings = GatewayConfiguration.Cache()
@@ -98,7 +98,8 @@ import Testing
             let vocabulary = try! Vocabulary(tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
             let features = VerifierFeatures.compute(
                 VerifierInput(text: a, encoded: empty), VerifierInput(text: b, encoded: empty), vocabulary: vocabulary)
-            return Array(features[6..<11])
+            let names = VerifierFeatures.scalarNames
+            return ["negation_mismatch", "number_mismatch", "name_mismatch"].map { features[names.firstIndex(of: $0)!] }
         }
         #expect(cues("Should I learn Python?", "Should I not learn Python?")[0] == 1)
         #expect(cues("Why don't cats swim?", "Why do cats swim?")[0] == 1)
@@ -107,17 +108,38 @@ import Testing
         #expect(cues("How do I reset my password?", "how can I reset my password")[0...2] == [0, 0, 0])
     }
 
-    @Test func logisticRegressionSeparatesASeparableProblem() {
+    /// Points inside a ring are positives: no line separates them, a hidden layer does.
+    @Test func aHiddenLayerLearnsWhatALogisticRegressionCannot() {
         var generator = SeededRandom(seed: 1)
-        let rows = (0..<400).map { _ in
+        let rows = (0..<1200).map { _ in
             [Float.random(in: -1...1, using: &generator), Float.random(in: -1...1, using: &generator)]
         }
-        let labels = rows.map { $0[0] + 0.5 * $0[1] > 0 }
-        let model = LogisticRegression.fit(rows: rows, labels: labels, regularisation: 1e-4, epochs: 300)
-        let correct = zip(rows, labels).filter { (model.score($0) > 0.5) == $1 }.count
-        #expect(correct >= 390)
-        let again = LogisticRegression.fit(rows: rows, labels: labels, regularisation: 1e-4, epochs: 300)
-        #expect(again.weights == model.weights, "fitting is deterministic")
+        let labels = rows.map { $0[0] * $0[0] + $0[1] * $0[1] < 0.5 }
+        let matrix = rows.flatMap { $0 }
+        func accuracy(_ hidden: [Int]) -> (Double, Perceptron) {
+            let network = Perceptron.fit(
+                matrix: matrix, count: rows.count, width: 2, labels: labels,
+                settings: .init(hidden: hidden, weightDecay: 0, learningRate: 1e-2, batchSize: 32), checkpoints: [100]
+            )[0]
+            let logits = network.logits(matrix, count: rows.count)
+            return (Double(zip(logits, labels).filter { ($0 > 0) == $1 }.count) / Double(rows.count), network)
+        }
+        let (linear, _) = accuracy([])
+        let (hidden, network) = accuracy([16])
+        #expect(linear < 0.75, "no line separates a disc")
+        #expect(hidden > 0.95)
+        #expect(accuracy([16]).1 == network, "fitting is deterministic")
+        #expect(abs(network.logit(rows[7]) - network.logits(matrix, count: rows.count)[7]) < 1e-4)
+    }
+
+    @Test func plattScalingCalibratesOverconfidentLogits() {
+        var generator = SeededRandom(seed: 3)
+        // True probability sigmoid(z), reported as the logit 4z: calibration should find slope 1/4.
+        let logits = (0..<20_000).map { _ in Double.random(in: -3...3, using: &generator) }
+        let labels = logits.map { Double.random(in: 0..<1, using: &generator) < 1 / (1 + exp(-$0)) }
+        let calibration = PlattScaling.fit(logits: logits.map { 4 * $0 }, labels: labels)
+        #expect(abs(calibration.slope - 0.25) < 0.02)
+        #expect(abs(calibration.intercept) < 0.05)
     }
 
     @Test func tokenStatesRoundTripThroughHalfPrecision() throws {

@@ -15,6 +15,8 @@ public final class SemanticCache: Sendable {
     let index: PersistentHNSWIndex?
     /// The second opinion on semantic hits; nil when off or when the embedder exposes no token states.
     let verifier: Verifier?
+    /// Where each of the verifier's features sits in the row ``VerifierFeatures`` computes.
+    private let verifierFeatures: [Int]
     let scopes = ScopeDirectory()
     let statistics = CacheStatistics()
     let coalescer = Coalescer()
@@ -34,11 +36,7 @@ public final class SemanticCache: Sendable {
         if settings.verifier.enabled, self.embedder is any TokenEmbedder {
             var verifier = try Verifier.load(file: settings.verifier.file)
             let expected = VerifierFeatures.names(dimension: self.embedder!.dimension)
-            guard verifier.featureNames == expected,
-                [verifier.weights.count, verifier.means.count, verifier.scales.count].allSatisfy({
-                    $0 == expected.count
-                })
-            else {
+            guard let positions = verifier.positions(in: expected) else {
                 throw GatewayError(
                     .internalError,
                     "the verifier \(settings.verifier.file ?? "built in") was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
@@ -47,8 +45,10 @@ public final class SemanticCache: Sendable {
             if let threshold = settings.verifier.threshold { verifier.threshold = threshold }
             if let floor = settings.verifier.candidateThreshold { verifier.candidateThreshold = floor }
             self.verifier = verifier
+            verifierFeatures = positions
         } else {
             verifier = nil
+            verifierFeatures = []
         }
         if let embedder = self.embedder {
             do {
@@ -162,7 +162,7 @@ public final class SemanticCache: Sendable {
         let features = VerifierFeatures.compute(
             VerifierInput(text: prompt, encoded: query), VerifierInput(text: candidatePrompt, encoded: stored),
             vocabulary: tokens.tokenizer.vocabulary)
-        return verifier.score(features)
+        return verifier.score(verifierFeatures.map { features[$0] })
     }
 
     private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {

@@ -77,3 +77,41 @@ public enum ThresholdBenchmark {
         }
     }
 }
+
+extension ThresholdBenchmark {
+    /// What the verifier costs per candidate: both sides of each pair encoded first (not timed), then the
+    /// features of the pair and the verifier's score timed one pair at a time, as the lookup path does.
+    ///
+    /// - Returns: the median and 99th percentile in milliseconds.
+    public static func verifierLatency(
+        _ pairs: [LabelledPair], embedder: any TokenEmbedder, verifier: Verifier
+    ) async throws -> (p50: Double, p99: Double) {
+        guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
+            throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
+        }
+        let projects = positions != Array(positions.indices)
+        var milliseconds: [Double] = []
+        for start in stride(from: 0, to: pairs.count, by: 32) {
+            let slice = Array(pairs[start..<min(start + 32, pairs.count)])
+            let encoded = try await embedder.encode(slice.flatMap { [$0.first, $0.second] })
+            for (offset, pair) in slice.enumerated() {
+                let clock = ContinuousClock.now
+                let features = VerifierFeatures.compute(
+                    VerifierInput(text: pair.first, encoded: encoded[2 * offset]),
+                    VerifierInput(text: pair.second, encoded: encoded[2 * offset + 1]),
+                    vocabulary: embedder.tokenizer.vocabulary)
+                let score = verifier.score(projects ? positions.map { features[$0] } : features)
+                let elapsed = ContinuousClock.now - clock
+                precondition(score.isFinite)
+                milliseconds.append(
+                    Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+        }
+        milliseconds.sort()
+        guard !milliseconds.isEmpty else { return (0, 0) }
+        return (
+            milliseconds[milliseconds.count / 2],
+            milliseconds[min(milliseconds.count - 1, milliseconds.count * 99 / 100)]
+        )
+    }
+}

@@ -45,6 +45,9 @@ public struct ThresholdPoint: Sendable, Equatable {
     public let f1: Double
     /// Wrong hits over all non-duplicate pairs: unlike precision, independent of how many duplicates a set holds.
     public let falseHitRate: Double
+    /// The counts behind the false-hit rate: non-duplicates at or above the threshold, and all non-duplicates.
+    public let falseHits: Int
+    public let negatives: Int
 }
 
 /// How a score separates duplicates from the rest, threshold by threshold.
@@ -76,7 +79,8 @@ public struct ThresholdReport: Sendable {
             let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
             return ThresholdPoint(
                 threshold: threshold, precision: precision, recall: recall, f1: f1,
-                falseHitRate: negatives == 0 ? 0 : Double(falsePositives) / Double(negatives))
+                falseHitRate: negatives == 0 ? 0 : Double(falsePositives) / Double(negatives),
+                falseHits: falsePositives, negatives: negatives)
         }
         // Average precision: the mean of the precision at each duplicate, pairs ranked by score.
         var seen = 0

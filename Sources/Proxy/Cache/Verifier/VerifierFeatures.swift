@@ -11,18 +11,23 @@ struct VerifierInput: Sendable {
 
 /// The features of a pair of prompts that the verifier scores: the cosine of the pooled vectors; how well
 /// each token of one text is matched by some token of the other (from the encoder's token states); lexical
-/// cues the embedding blurs (a negation, numbers or names on one side only, content-word overlap, length);
-/// and the element-wise product and absolute difference of the pooled vectors.
+/// cues the embedding blurs (a negation, numbers or names on one side only, word, bigram and character
+/// trigram overlap, length, content words on one side only); and the element-wise product and absolute
+/// difference of the pooled vectors.
 enum VerifierFeatures {
     /// Features from the encoder: the cosine and the token alignment; then the element-wise product and
     /// absolute difference of the pooled vectors follow the lexical features.
     static let encoderNames = [
         "cosine", "align_precision", "align_recall", "align_f1", "align_min_content", "align_min_all",
+        "align_content_precision", "align_content_recall", "align_unmatched_050", "align_unmatched_065",
+        "align_unmatched_080", "align_content_p10", "align_content_p25", "content_pooled_cosine",
+        "max_pooled_cosine", "token_id_jaccard",
     ]
     static let lexicalNames = [
         "negation_mismatch", "number_mismatch", "name_mismatch", "content_jaccard", "length_ratio", "word_jaccard",
         "bigram_jaccard", "question_word_mismatch", "first_word_mismatch", "word_difference_ratio",
-        "same_words_reordered",
+        "same_words_reordered", "char_trigram_jaccard", "number_jaccard", "name_jaccard", "last_word_mismatch",
+        "unique_content_min", "unique_content_max", "character_length_ratio", "negation_either",
     ]
     static var scalarNames: [String] { encoderNames + lexicalNames }
 
@@ -55,13 +60,15 @@ enum VerifierFeatures {
     // MARK: - Token alignment
 
     /// Precision, recall, F1 of best-match token cosines, and the minimum over content tokens and over all
-    /// tokens ([CLS] and [SEP] left out).
+    /// tokens ([CLS] and [SEP] left out); then over content tokens only: precision and recall, the share whose
+    /// best match is under 0.5, 0.65 and 0.8, the 10th and 25th percentile of best matches; the cosines of the
+    /// mean-pooled content states and of the max-pooled states, and the Jaccard overlap of content token ids.
     private static func alignment(_ a: EncodedText, _ b: EncodedText, vocabulary: Vocabulary, dimension: Int) -> [Float]
     {
         let left = tokens(a, vocabulary: vocabulary, dimension: dimension)
         let right = tokens(b, vocabulary: vocabulary, dimension: dimension)
         let (n, m) = (left.content.count, right.content.count)
-        guard n > 0, m > 0 else { return [0, 0, 0, 0, 0] }
+        guard n > 0, m > 0 else { return [Float](repeating: 0, count: encoderNames.count - 1) }
         // Every token pair's cosine in one product: similarity[i * m + j] = left_i . right_j.
         var similarity = [Float](repeating: 0, count: n * m)
         cblas_sgemm(
@@ -81,7 +88,60 @@ enum VerifierFeatures {
         let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
         let all = forward + backward
         let contentScores = zip(all, left.content + right.content).filter(\.1).map(\.0)
-        return [precision, recall, f1, (contentScores.isEmpty ? all : contentScores).min() ?? 0, all.min() ?? 0]
+        let leftContent = zip(forward, left.content).filter(\.1).map(\.0)
+        let rightContent = zip(backward, right.content).filter(\.1).map(\.0)
+        let scores = (contentScores.isEmpty ? all : contentScores).sorted()
+        func mean(_ values: [Float], otherwise: Float) -> Float {
+            values.isEmpty ? otherwise : values.reduce(0, +) / Float(values.count)
+        }
+        func unmatched(_ limit: Float) -> Float { Float(scores.filter { $0 < limit }.count) / Float(scores.count) }
+        func percentile(_ share: Double) -> Float { scores[Int(Double(scores.count - 1) * share)] }
+        return [
+            precision, recall, f1, scores.first ?? 0, all.min() ?? 0,
+            mean(leftContent, otherwise: precision), mean(rightContent, otherwise: recall),
+            unmatched(0.5), unmatched(0.65), unmatched(0.8), percentile(0.1), percentile(0.25),
+            pooledCosine(left, right, dimension: dimension, contentOnly: true),
+            pooledCosine(left, right, dimension: dimension, contentOnly: false),
+            tokenJaccard(a, b, vocabulary: vocabulary),
+        ]
+    }
+
+    /// The cosine of the two texts' token states pooled: the mean of the content tokens, or the element-wise
+    /// maximum of all tokens.
+    private static func pooledCosine(
+        _ left: (states: [Float], content: [Bool]), _ right: (states: [Float], content: [Bool]), dimension: Int,
+        contentOnly: Bool
+    ) -> Float {
+        func pool(_ side: (states: [Float], content: [Bool])) -> [Float] {
+            var pooled = [Float](repeating: contentOnly ? 0 : -.infinity, count: dimension)
+            var used = false
+            for token in side.content.indices where !contentOnly || side.content[token] {
+                used = true
+                for index in 0..<dimension {
+                    let value = side.states[token * dimension + index]
+                    pooled[index] = contentOnly ? pooled[index] + value : max(pooled[index], value)
+                }
+            }
+            return used ? pooled : [Float](repeating: 0, count: dimension)
+        }
+        let (x, y) = (pool(left), pool(right))
+        let norms = (dot(x, x) * dot(y, y)).squareRoot()
+        return norms > 0 ? dot(x, y) / norms : 0
+    }
+
+    /// The Jaccard overlap of the two texts' content word-piece ids.
+    private static func tokenJaccard(_ a: EncodedText, _ b: EncodedText, vocabulary: Vocabulary) -> Float {
+        func ids(_ text: EncodedText) -> Set<Int32> {
+            Set(
+                text.tokenIDs.filter { id in
+                    guard id != vocabulary.classifier, id != vocabulary.separator, let token = vocabulary.token(id)
+                    else { return false }
+                    return token.contains { $0.isLetter || $0.isNumber } && !stopWords.contains(token)
+                })
+        }
+        let (x, y) = (ids(a), ids(b))
+        let union = x.union(y)
+        return union.isEmpty ? 1 : Float(x.intersection(y).count) / Float(union.count)
     }
 
     /// The normalised states of a text's tokens ([CLS] and [SEP] left out) as one row-major matrix, and
@@ -114,7 +174,8 @@ enum VerifierFeatures {
         let contentA = Set(wordsA.filter { !stopWords.contains($0) })
         let contentB = Set(wordsB.filter { !stopWords.contains($0) })
         let union = contentA.union(contentB)
-        let jaccard = union.isEmpty ? 1 : Float(contentA.intersection(contentB).count) / Float(union.count)
+        let contentJaccard: Float =
+            union.isEmpty ? 1 : Float(contentA.intersection(contentB).count) / Float(union.count)
         let length = Float(min(wordsA.count, wordsB.count)) / Float(max(wordsA.count, wordsB.count, 1))
         let (setA, setB) = (Set(wordsA), Set(wordsB))
         let allWords = setA.union(setB)
@@ -124,13 +185,38 @@ enum VerifierFeatures {
         let bigramsB = Set(zip(wordsB, wordsB.dropFirst()).map { $0 + " " + $1 })
         let bigrams = bigramsA.union(bigramsB)
         let bigramJaccard = bigrams.isEmpty ? 1 : Float(bigramsA.intersection(bigramsB).count) / Float(bigrams.count)
+        let onlyA = contentA.subtracting(contentB).count
+        let onlyB = contentB.subtracting(contentA).count
         let questionA = wordsA.first { questionWords.contains($0) }
         let questionB = wordsB.first { questionWords.contains($0) }
-        return [
-            negation ? 1 : 0, numbersA == numbersB ? 0 : 1, names(a) == names(b) ? 0 : 1, jaccard, length, wordJaccard,
-            bigramJaccard, questionA == questionB ? 0 : 1, wordsA.first == wordsB.first ? 0 : 1, difference,
-            wordsA != wordsB && wordsA.sorted() == wordsB.sorted() ? 1 : 0,
+        let flags: [Bool] = [
+            negation, numbersA != numbersB, names(a) != names(b),
         ]
+        let overlaps: [Float] = [contentJaccard, length, wordJaccard, bigramJaccard]
+        let mismatches: [Bool] = [
+            questionA != questionB, wordsA.first != wordsB.first,
+        ]
+        let reordered: Float = wordsA != wordsB && wordsA.sorted() == wordsB.sorted() ? 1 : 0
+        let extras: [Float] = [
+            jaccard(trigrams(a), trigrams(b)), jaccard(numbersA, numbersB), jaccard(names(a), names(b)),
+            wordsA.last == wordsB.last ? 0 : 1, Float(min(onlyA, onlyB)), Float(max(onlyA, onlyB)),
+            Float(min(a.count, b.count)) / Float(max(a.count, b.count, 1)),
+            hasNegation(a, wordsA) || hasNegation(b, wordsB) ? 1 : 0,
+        ]
+        return flags.map { $0 ? 1 : 0 } + overlaps + mismatches.map { $0 ? 1 : 0 } + [difference, reordered] + extras
+    }
+
+    /// |a ∩ b| / |a ∪ b|, 1 when both are empty.
+    private static func jaccard<Element: Hashable>(_ a: Set<Element>, _ b: Set<Element>) -> Float {
+        let union = a.union(b)
+        return union.isEmpty ? 1 : Float(a.intersection(b).count) / Float(union.count)
+    }
+
+    /// The character trigrams of the lower-cased text, spaces folded.
+    private static func trigrams(_ text: String) -> Set<String> {
+        let characters = Array(words(text).joined(separator: " "))
+        guard characters.count >= 3 else { return [String(characters)] }
+        return Set((0...(characters.count - 3)).map { String(characters[$0..<$0 + 3]) })
     }
 
     static let questionWords: Set<String> = [

@@ -1,8 +1,10 @@
 import Embedding
 import Foundation
 
-/// Fits the verifier: features of labelled pairs, k-fold cross-validation to choose the regularisation and
-/// the score threshold on out-of-fold scores, a final fit on all training pairs, and figures on held-out pairs.
+/// Fits the verifier: features of labelled pairs; k-fold cross-validation over a grid of network settings
+/// and training lengths, scored by the recall each keeps at the false-hit rate asked for on out-of-fold
+/// scores; Platt scaling fitted on the chosen setting's out-of-fold logits; the score threshold chosen on
+/// them; a final fit on all training pairs; and figures on held-out pairs.
 public enum VerifierTraining {
     /// Figures of one way of scoring at one threshold.
     public struct Measure: Sendable {
@@ -12,18 +14,45 @@ public enum VerifierTraining {
         public let falseHitRate: Double
     }
 
+    /// One network setting and training length, as cross-validation measured it.
+    public struct Trial: Sendable {
+        public let hidden: [Int]
+        public let weightDecay: Double
+        public let epochs: Int
+        public let outOfFold: Measure
+    }
+
     public struct Outcome: Sendable {
         public let verifier: Verifier
+        /// Every setting tried, in order.
+        public let trials: [Trial]
         /// Out-of-fold, on the training pairs, at the chosen threshold.
         public let outOfFold: Measure
         /// On the held-out pairs: the verifier at its threshold, and cosine alone at the cosine threshold that
         /// meets the same false-hit rate on the training pairs.
         public let heldOut: Measure?
         public let heldOutCosine: Measure?
+        /// On the held-out pairs, each held to the false-hit rate there (thresholds chosen on them: for
+        /// comparison with figures reported that way, not for choosing).
+        public let heldOutHeld: Measure?
+        public let heldOutCosineHeld: Measure?
     }
 
-    /// The feature vectors of `pairs`, both sides encoded with their token states; kept in `cacheFile` when
-    /// given, so a second fit on the same pairs skips the encoding.
+    /// What to search: the network shapes and weight decays, and the epochs at which each is measured.
+    public struct Grid: Sendable {
+        public var hidden: [[Int]]
+        public var weightDecays: [Double]
+        public var epochs: [Int]
+
+        public init(hidden: [[Int]], weightDecays: [Double], epochs: [Int]) {
+            self.hidden = hidden
+            self.weightDecays = weightDecays
+            self.epochs = epochs.sorted()
+        }
+    }
+
+    /// The feature vectors of `pairs`, both sides encoded with their token states; the encoder's part kept
+    /// in `cacheFile` when given, so a second fit on the same pairs skips the encoding.
     public static func features(
         _ pairs: [LabelledPair], embedder: any TokenEmbedder, cacheFile: String? = nil,
         progress: (Int) -> Void = { _ in }
@@ -62,6 +91,15 @@ public enum VerifierTraining {
         }
     }
 
+    /// Where the encoder features of a pairs file are kept: named by the file's digest, the pair count and
+    /// the encoder features' layout, so a change to any of them encodes afresh.
+    static func cacheFile(directory: String?, pairsFile: String, count: Int) throws -> String? {
+        guard let directory else { return nil }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let digest = try ModelFiles.sha256(of: URL(fileURLWithPath: pairsFile)).prefix(16)
+        return "\(directory)/encoder-features-\(digest)-\(count)-e\(VerifierFeatures.encoderNames.count).f32"
+    }
+
     /// Whether each row has a veto feature set.
     static func vetoMask(_ rows: [[Float]]) -> [Bool] {
         let names = VerifierFeatures.scalarNames
@@ -92,108 +130,66 @@ public enum VerifierTraining {
             threshold: threshold, precision: point.precision, recall: point.recall, falseHitRate: point.falseHitRate)
     }
 
-    /// - Parameters:
-    ///   - candidateThreshold: the cosine below which a pair never reaches the verifier: the model is fitted on
-    ///     the pairs above it, and the others count as rejected in every figure.
-    ///   - featureCache: a directory where the features of each pairs file are kept between runs.
-    public static func train(
-        training: [LabelledPair], trainingFile: String, heldOut: [LabelledPair]?, heldOutFile: String?,
-        embedder: any TokenEmbedder,
-        folds: Int, maxFalseHitRate: Double, candidateThreshold: Double, epochs: Int, regularisations: [Double],
-        featureCache: String?,
-        command: String, progress: (String) -> Void
-    ) async throws -> Outcome {
-        func cacheFile(_ path: String, count: Int) throws -> String? {
-            guard let featureCache else { return nil }
-            try FileManager.default.createDirectory(atPath: featureCache, withIntermediateDirectories: true)
-            let digest = try ModelFiles.sha256(of: URL(fileURLWithPath: path)).prefix(16)
-            return "\(featureCache)/encoder-features-\(digest)-\(count).f32"
-        }
-        progress("encoding \(training.count) training pairs")
-        let all = try await features(
-            training, embedder: embedder, cacheFile: try cacheFile(trainingFile, count: training.count))
-        let eligible = all.indices.filter { Double(all[$0][0]) >= candidateThreshold }
-        let rows = eligible.map { all[$0] }
-        let eligibleLabels = eligible.map { training[$0].isDuplicate }
-        let labels = training.map(\.isDuplicate)
-        let vetoed = vetoMask(all)
-        func everyPair(_ scores: [Double]) -> [Double] {
-            var result = [Double](repeating: 0, count: training.count)
-            for (position, index) in eligible.enumerated() where !vetoed[index] { result[index] = scores[position] }
-            return result
-        }
-        var best: (regularisation: Double, measure: Measure)?
-        for regularisation in regularisations {
-            let scores = everyPair(
-                LogisticRegression.outOfFoldScores(
-                    rows: rows, labels: eligibleLabels, folds: folds, regularisation: regularisation, epochs: epochs))
-            let measure = measure(scores: scores, labels: labels, maxFalseHitRate: maxFalseHitRate)
-            progress(
-                String(
-                    format: "L2 %.0e: out-of-fold recall %.3f at false-hit rate %.3f", regularisation, measure.recall,
-                    measure.falseHitRate))
-            if best == nil || measure.recall > best!.measure.recall { best = (regularisation, measure) }
-        }
-        let chosen = best!
-        let model = LogisticRegression.fit(
-            rows: rows, labels: eligibleLabels, regularisation: chosen.regularisation, epochs: epochs)
-        let verifier = Verifier(
-            featureNames: VerifierFeatures.names(dimension: embedder.dimension), means: model.means,
-            scales: model.scales,
-            weights: model.weights, bias: model.bias, threshold: chosen.measure.threshold,
-            maxFalseHitRate: maxFalseHitRate,
-            candidateThreshold: candidateThreshold, vetoes: Verifier.defaultVetoes,
-            provenance: .init(
-                trainingFile: URL(fileURLWithPath: trainingFile).lastPathComponent,
-                trainingSHA256: try ModelFiles.sha256(of: URL(fileURLWithPath: trainingFile)),
-                trainingPairs: training.count, folds: folds, regularisation: chosen.regularisation, epochs: epochs,
-                command: command))
+    /// Per-feature means and standard deviations, and rows standardised by them into one row-major matrix.
+    struct Standardisation {
+        var means: [Float]
+        var scales: [Float]
 
-        guard let heldOut else {
-            return Outcome(verifier: verifier, outOfFold: chosen.measure, heldOut: nil, heldOutCosine: nil)
+        init(_ rows: [[Float]]) {
+            let width = rows[0].count
+            var means = [Double](repeating: 0, count: width)
+            var squares = [Double](repeating: 0, count: width)
+            for row in rows { for index in 0..<width { means[index] += Double(row[index]) } }
+            for index in 0..<width { means[index] /= Double(rows.count) }
+            for row in rows {
+                for index in 0..<width { squares[index] += pow(Double(row[index]) - means[index], 2) }
+            }
+            self.means = means.map { Float($0) }
+            scales = squares.map { Float(max(($0 / Double(rows.count)).squareRoot(), 1e-6)) }
         }
-        progress("encoding \(heldOut.count) held-out pairs")
-        let heldOutRows = try await features(
-            heldOut, embedder: embedder, cacheFile: try heldOutFile.flatMap { try cacheFile($0, count: heldOut.count) })
-        let heldOutLabels = heldOut.map(\.isDuplicate)
-        let heldOutScores = floored(
-            heldOutRows.map { verifier.score($0) }, rows: heldOutRows, floor: candidateThreshold)
-        let verifierMeasure = measure(scores: heldOutScores, labels: heldOutLabels, at: verifier.threshold)
-        let cosineThreshold = measure(
-            scores: all.map { Double($0[0]) }, labels: labels, maxFalseHitRate: maxFalseHitRate
-        ).threshold
-        let cosineMeasure = measure(
-            scores: heldOutRows.map { Double($0[0]) }, labels: heldOutLabels, at: cosineThreshold)
-        return Outcome(
-            verifier: verifier, outOfFold: chosen.measure, heldOut: verifierMeasure, heldOutCosine: cosineMeasure)
+
+        func matrix(_ rows: [[Float]]) -> [Float] {
+            var matrix = [Float](repeating: 0, count: rows.count * means.count)
+            for (position, row) in rows.enumerated() {
+                for index in means.indices {
+                    matrix[position * means.count + index] = (row[index] - means[index]) / scales[index]
+                }
+            }
+            return matrix
+        }
     }
-}
 
-extension VerifierTraining {
-    /// The verifier's scores for labelled pairs, the candidate floor applied. When the pairs are the very
-    /// ones it was fitted on (same SHA-256), the scores are out-of-fold, refitted with its own settings, so
-    /// no figure is measured on data the verifier saw.
-    public static func scores(
-        for pairs: [LabelledPair], file: String, verifier: Verifier, embedder: any TokenEmbedder, featureCache: String?
-    ) async throws -> (scores: [Double], outOfFold: Bool) {
-        let digest = try ModelFiles.sha256(of: URL(fileURLWithPath: file))
-        var cacheFile: String?
-        if let featureCache {
-            try FileManager.default.createDirectory(atPath: featureCache, withIntermediateDirectories: true)
-            cacheFile = "\(featureCache)/encoder-features-\(digest.prefix(16))-\(pairs.count).f32"
+    /// Out-of-fold logits, one array per epoch in `checkpoints`: each row scored by a network fitted, with
+    /// its own standardisation, on the other folds (folds by a seeded shuffle).
+    static func outOfFoldLogits(
+        rows: [[Float]], labels: [Bool], folds: Int, settings: Perceptron.Settings, checkpoints: [Int]
+    ) -> [[Double]] {
+        let assignment = foldAssignment(count: rows.count, folds: folds)
+        var logits = [[Double]](repeating: [Double](repeating: 0, count: rows.count), count: checkpoints.count)
+        for fold in 0..<folds {
+            let training = rows.indices.filter { assignment[$0] != fold }
+            let testing = rows.indices.filter { assignment[$0] == fold }
+            let trainingRows = training.map { rows[$0] }
+            let standardisation = Standardisation(trainingRows)
+            let networks = Perceptron.fit(
+                matrix: standardisation.matrix(trainingRows), count: training.count, width: rows[0].count,
+                labels: training.map { labels[$0] }, settings: settings, checkpoints: checkpoints)
+            let testMatrix = standardisation.matrix(testing.map { rows[$0] })
+            for (checkpoint, network) in networks.enumerated() {
+                for (position, value) in network.logits(testMatrix, count: testing.count).enumerated() {
+                    logits[checkpoint][testing[position]] = Double(value)
+                }
+            }
         }
-        let rows = try await features(pairs, embedder: embedder, cacheFile: cacheFile)
-        guard digest == verifier.provenance.trainingSHA256 else {
-            return (floored(rows.map { verifier.score($0) }, rows: rows, floor: verifier.candidateThreshold), false)
-        }
-        let eligible = rows.indices.filter { Double(rows[$0][0]) >= verifier.candidateThreshold }
-        let outOfFold = LogisticRegression.outOfFoldScores(
-            rows: eligible.map { rows[$0] }, labels: eligible.map { pairs[$0].isDuplicate },
-            folds: verifier.provenance.folds,
-            regularisation: verifier.provenance.regularisation, epochs: verifier.provenance.epochs)
-        let vetoed = vetoMask(rows)
-        var scores = [Double](repeating: 0, count: pairs.count)
-        for (position, index) in eligible.enumerated() where !vetoed[index] { scores[index] = outOfFold[position] }
-        return (scores, true)
+        return logits
+    }
+
+    static func foldAssignment(count: Int, folds: Int) -> [Int] {
+        var generator = SeededRandom(seed: 2026)
+        var order = Array(0..<count)
+        order.shuffle(using: &generator)
+        var assignment = [Int](repeating: 0, count: count)
+        for (position, index) in order.enumerated() { assignment[index] = position % folds }
+        return assignment
     }
 }
