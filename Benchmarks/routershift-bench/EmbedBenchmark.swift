@@ -172,9 +172,9 @@ struct EmbedBenchmark: AsyncParsableCommand {
         }
         line("batch of \(batchSize) x 32 tokens (sentences/s)", tokens: 32, batch: batchSize, figure: "sentences_per_s")
         line("  per CPU second", tokens: 32, batch: batchSize, figure: "sentences_per_cpu_s")
-        let defaultPrecision = EmbeddingPrecision.automatic.rawValue
+        let automatic = EmbeddingPrecision.automatic.rawValue
         printTable(
-            title: "default (precision auto on this CPU): routershift \(defaultPrecision)",
+            title: "shipped default: precision fp32 (auto would take \(automatic) on this CPU)",
             columns: [
                 "figure", "rs fp32", "rs int8", "ort fp32", "ort int8", "rs int8 / ort fp32", "rs int8 / ort int8",
                 "rs fp32 / ort fp32",

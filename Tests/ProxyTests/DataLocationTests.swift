@@ -31,7 +31,7 @@ import Testing
         #expect(configuration.databasePath == conf + "/state/gateway.sqlite")
         #expect(configuration.server.tls == .init(certificate: conf + "/tls/cert.pem", key: "/etc/ssl/key.pem"))
         #expect(configuration.providers[0].tls.caFile == folder.standardizedFileURL.path + "/ca.pem")
-        guard case .local(let directory, _) = configuration.cache.embedder else {
+        guard case .local(let directory, _, _) = configuration.cache.embedder else {
             Issue.record("not a local embedder")
             return
         }
@@ -46,7 +46,7 @@ import Testing
         let checkout = FileManager.default.currentDirectoryPath
         #expect(configuration.databasePath == checkout + "/.routershift/routershift.sqlite")
         #expect(configuration.cache.verifier.file == nil && configuration.pricing.file == nil)
-        guard case .local(let directory, _) = configuration.cache.embedder else {
+        guard case .local(let directory, _, _) = configuration.cache.embedder else {
             Issue.record("not a local embedder")
             return
         }
@@ -94,7 +94,10 @@ import Testing
         let filled = try SemanticCache(settings: settings, store: store, embedder: GivenVectors())
         let lines = (0..<3).map { number in
             """
-            {"exact_key":"k\(number)","scope":"s","model":"m","prompt":"p\(number)","request":{},"response":{},\
+            {"format":"routershift.cache/v1","exact_key":"k\(number)","scope":"s","model":"m","prompt":"p\(number)",\
+            "request":{"model":"m","messages":[{"role":"user","content":"p\(number)"}]},\
+            "response":{"id":"r","model":"m","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"a"},\
+            "finish_reason":"stop"}]},\
             "expires_at":\(Date().timeIntervalSince1970 + 3600),"vector":[\(number),1,0,0]}
             """
         }

@@ -9,20 +9,20 @@ import Testing
         models: [ { name: m, deployments: [ { provider: openai, model: m } ] } ]
         """
 
-    @Test func precisionIsAutoUnlessConfigured() throws {
+    @Test func precisionIsFP32UnlessConfigured() throws {
         let defaults = try ConfigurationLoader.parse(Self.providers)
         guard case .local(_, _, let precision) = defaults.cache.embedder else {
             Issue.record("the default embedder is not local")
             return
         }
-        #expect(precision == .auto)
+        #expect(precision == .fp32)
         let configured = try ConfigurationLoader.parse(
-            Self.providers + "\ncache: { embedder: { kind: local, precision: fp32 } }")
-        guard case .local(_, _, let fp32) = configured.cache.embedder else {
+            Self.providers + "\ncache: { embedder: { kind: local, precision: int8 } }")
+        guard case .local(_, _, let int8) = configured.cache.embedder else {
             Issue.record("the configured embedder is not local")
             return
         }
-        #expect(fp32 == .fp32)
+        #expect(int8 == .int8)
     }
 
     @Test func anUnknownPrecisionIsAProblemAtItsPath() throws {

@@ -49,8 +49,8 @@ extension GatewayConfiguration {
         }
         var resolved = self
         resolved.databasePath = resolve(databasePath)
-        if case .local(let directory, let threads) = cache.embedder {
-            resolved.cache.embedder = .local(modelDirectory: resolve(directory), threads: threads)
+        if case .local(let directory, let threads, let precision) = cache.embedder {
+            resolved.cache.embedder = .local(modelDirectory: resolve(directory), threads: threads, precision: precision)
         }
         resolved.cache.verifier.file = cache.verifier.file.map(resolve)
         resolved.pricing.file = pricing.file.map(resolve)

@@ -147,8 +147,8 @@ public struct GatewayConfiguration: Sendable {
 
     public enum EmbedderKind: Sendable {
         /// `threads`: forward passes that may run at once (concurrent prompts are also batched);
-        /// `precision`: the encoder's arithmetic (`auto` takes int8 where the CPU has a kernel for it).
-        case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .auto)
+        /// `precision`: the encoder's arithmetic, fp32 by default (`auto` takes int8 where the CPU has a kernel for it).
+        case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .fp32)
         case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
     }
 
