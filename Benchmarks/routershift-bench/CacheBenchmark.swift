@@ -21,6 +21,16 @@ struct CacheBenchmark: AsyncParsableCommand {
     @Option(help: "Whether RouterShift's verifier judges semantic hits (true/false).") var verifier = true
     @Option(help: "Seconds of semantic-hit load at concurrency 16.") var seconds = 10.0
     @Option(help: "Directory of the model files.") var modelDir = ModelFiles.defaultDirectory
+    @Option(
+        help:
+            "Comma-separated open-loop rates (requests/s) of semantic hits; latency counts from each intended send time."
+    )
+    var rates = "50,100"
+    @Option(help: "Seconds of open-loop load per rate.") var openLoopSeconds = 5.0
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Pin the server under test to one CPU and the load generator and mock upstream to the others (taskset).")
+    var pin = false
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -29,9 +39,13 @@ struct CacheBenchmark: AsyncParsableCommand {
         progress(
             "\(selected.count) prompts of \(selected.map(\.tokens).min() ?? 0)-\(selected.map(\.tokens).max() ?? 0) tokens"
         )
+        ServerRegistry.shared.stopAllOnSignals()
+        let cores = CorePlan(pin: pin)
+        cores.pinLoadGenerator()
+        progress(cores.description)
         let client = benchmarkClient()
         defer { _ = client.shutdown() }
-        let (mock, upstream) = try startMockUpstream(binary: binary)
+        let (mock, upstream) = try startMockUpstream(binary: binary, cores: cores.load)
         defer { mock.stop() }
 
         var rows: [ResultRow] = []
@@ -48,7 +62,7 @@ struct CacheBenchmark: AsyncParsableCommand {
         logging: { level: warning }
         """.write(to: config, atomically: true, encoding: .utf8)
         let gateway = try ServerProcess(
-            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"])
+            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores.server)
         let base = "http://127.0.0.1:\(port)"
         try await waitUntilHealthy(base + "/health", client: client, timeout: 60)
         rows += try await measure(engine: "routershift", base: base, pairs: selected, client: client, seconds: seconds)
@@ -80,9 +94,10 @@ struct CacheBenchmark: AsyncParsableCommand {
                     "gptcache", "Benchmarks/peers/gptcache_peer.py", "--upstream", upstream + "/v1", "--port",
                     String(peerPort),
                     "--threshold", String(threshold), "--model-dir", modelDir,
-                ])
+                ], cores: cores.server)
             defer { peer.stop() }
-            _ = try peer.line(timeout: 900)
+            let ready = try ResultRow(json: Substring(try peer.line(timeout: 900)))
+            peer.adopt(Int32(ready.number("pid") ?? 0))
             rows += try await measure(
                 engine: "gptcache", base: "http://127.0.0.1:\(peerPort)", pairs: selected, client: client,
                 seconds: seconds
@@ -181,6 +196,21 @@ struct CacheBenchmark: AsyncParsableCommand {
         rows[2].set("rps", .double(load.requestsPerSecond, digits: 1))
         rows[2].set("concurrency", .int(16))
         rows[2].set("load_latency_ms_p50", .double(percentile(load.latencies, 0.5), digits: 2))
+        for rate in rates.split(separator: ",").compactMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+            progress("\(engine): semantic hits, open loop at \(Int(rate)) requests/s")
+            let open = try await LoadGenerator(client: client).runOpenLoop(
+                rate: rate, seconds: openLoopSeconds, request: { request(texts[$0 % texts.count]) }
+            ) {
+                let kind = outcome($0)
+                return kind == "semantic-hit" || (engine == "gptcache" && kind == "hit")
+            }
+            var row = row(engine, "semantic-hit", open.latencies, total: open.latencies.count + open.errors)
+            row.set("mode", .string("open-loop"))
+            row.set("rate", .double(rate, digits: 0))
+            row.set("rps", .double(open.requestsPerSecond, digits: 1))
+            row.set("dropped", .int(open.dropped))
+            rows.append(row)
+        }
         return rows
     }
 
@@ -201,17 +231,29 @@ struct CacheBenchmark: AsyncParsableCommand {
             "Semantic cache over HTTP on loopback, \(count) prompts near 32 tokens, threshold \(threshold), verifier \(verifier)"
         )
         print(machineDescription())
+        print(CorePlan(pin: pin).description)
+        let closed = rows.filter { $0["mode"] == nil }
         printTable(
             title: "", columns: ["engine", "kind", "requests", "p50 ms", "p99 ms", "rps at c=16"],
-            rows: rows.map { row in
+            rows: closed.map { row in
                 [
                     row["engine"]?.text ?? "-", row["kind"]?.text ?? "-",
                     "\(row["count"]?.text ?? "0")/\(row["of"]?.text ?? "0")",
                     row["latency_ms_p50"]?.text ?? "-", row["latency_ms_p99"]?.text ?? "-", row["rps"]?.text ?? "-",
                 ]
             })
-        let mine = rows.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "semantic-hit" }
-        let theirs = rows.first { $0["engine"]?.text == "gptcache" && $0["kind"]?.text == "semantic-hit" }
+        printTable(
+            title: "Semantic hits, open loop: latency from each request's intended send time",
+            columns: ["engine", "offered rps", "rps", "p50 ms", "p99 ms", "failed", "dropped"],
+            rows: rows.filter { $0["mode"]?.text == "open-loop" }.map { row in
+                ["engine", "rate", "rps", "latency_ms_p50", "latency_ms_p99"].map { row[$0]?.text ?? "-" }
+                    + [
+                        String(Int(row.number("of") ?? 0) - Int(row.number("count") ?? 0)),
+                        row["dropped"]?.text ?? "-",
+                    ]
+            })
+        let mine = closed.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "semantic-hit" }
+        let theirs = closed.first { $0["engine"]?.text == "gptcache" && $0["kind"]?.text == "semantic-hit" }
         print("semantic-hit throughput: \(ratio(mine?.number("rps"), theirs?.number("rps"))) of GPTCache's")
         if let p50 = mine?.number("verifier_ms_p50"), let p99 = mine?.number("verifier_ms_p99") {
             print(

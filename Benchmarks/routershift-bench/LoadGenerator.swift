@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Closed-loop HTTP load: `concurrency` workers each sending the next request as soon as the last answered,
 /// for a duration; latencies of successful requests in milliseconds.
@@ -56,6 +57,86 @@ struct LoadGenerator: Sendable {
         result.seconds = Date().timeIntervalSince(started)
         return result
     }
+}
+
+extension LoadGenerator {
+    /// What an open-loop run measured: latencies from each request's intended send time.
+    struct OpenLoopResult: Sendable {
+        var latencies: [Double]
+        var errors: Int
+        /// Requests never sent because `maxInFlight` were outstanding: the server could not keep up.
+        var dropped: Int
+        var seconds: Double
+        var offeredRate: Double
+        var requestsPerSecond: Double { Double(latencies.count) / seconds }
+    }
+
+    /// Open-loop load at a fixed rate: the `i`-th request is due at `start + i / rate` whether or not earlier
+    /// ones have answered, and its latency counts from that due time, so a server that falls behind shows the
+    /// queueing in its latencies instead of silently slowing the load down (coordinated omission). At most
+    /// `maxInFlight` requests are outstanding; a due request beyond that is counted as dropped.
+    func runOpenLoop(
+        rate: Double, seconds: Double, maxInFlight: Int = 1024, request: @escaping @Sendable (Int) -> HTTPClientRequest,
+        check: @escaping @Sendable (HTTPClientResponse.Head) -> Bool = { $0.status.code == 200 }
+    ) async throws -> OpenLoopResult {
+        precondition(rate > 0 && seconds > 0)
+        let total = Int(rate * seconds)
+        let interval = 1e9 / rate
+        let start = DispatchTime.now().uptimeNanoseconds
+        let client = self.client
+        let tally = OpenLoopTally(rate: rate)
+        await withTaskGroup(of: Void.self) { group in
+            for call in 0..<total {
+                let due = start + UInt64(Double(call) * interval)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now { try? await Task.sleep(nanoseconds: due - now) }
+                guard tally.enter(maxInFlight: maxInFlight) else { continue }
+                group.addTask {
+                    var latency: Double?
+                    if let response = try? await client.execute(request(call), timeout: .seconds(60)),
+                        (try? await response.body.collect(upTo: 64 * 1024 * 1024)) != nil,
+                        check(HTTPClientResponse.Head(status: response.status, headers: response.headers))
+                    {
+                        latency = Double(DispatchTime.now().uptimeNanoseconds - due) / 1e6
+                    }
+                    tally.leave(latency: latency)
+                }
+            }
+        }
+        var result = tally.result
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return result
+    }
+}
+
+/// The outcomes of an open-loop run as its requests finish, and how many are outstanding.
+private final class OpenLoopTally: Sendable {
+    private let state: Mutex<LoadGenerator.OpenLoopResult>
+    private let inFlight = Atomic<Int>(0)
+
+    init(rate: Double) {
+        state = Mutex(.init(latencies: [], errors: 0, dropped: 0, seconds: 0, offeredRate: rate))
+    }
+
+    /// Counts a request as outstanding, or as dropped when `maxInFlight` already are.
+    func enter(maxInFlight: Int) -> Bool {
+        guard inFlight.add(1, ordering: .relaxed).newValue <= maxInFlight else {
+            inFlight.subtract(1, ordering: .relaxed)
+            state.withLock { $0.dropped += 1 }
+            return false
+        }
+        return true
+    }
+
+    /// Records a finished request: its latency, or nil for a failure.
+    func leave(latency: Double?) {
+        inFlight.subtract(1, ordering: .relaxed)
+        state.withLock { result in
+            if let latency { result.latencies.append(latency) } else { result.errors += 1 }
+        }
+    }
+
+    var result: LoadGenerator.OpenLoopResult { state.withLock { $0 } }
 }
 
 extension HTTPClientResponse {

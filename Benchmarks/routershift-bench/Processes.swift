@@ -1,23 +1,48 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 
 /// A server process the benchmark starts and stops: RouterShift, the mock upstream, or a peer.
+///
+/// Foundation starts every child as the leader of a process group of its own, so `stop()` signals the whole
+/// group (a peer's wrapper script and whatever it spawned), and a benchmark interrupted by SIGINT or SIGTERM
+/// stops every live server before it exits (``ServerRegistry``). A peer that starts its server in a session
+/// of its own reports the server's pid; ``adopt(_:)`` makes that group part of this process's shutdown too,
+/// so no peer outlives the benchmark whatever its wrapper does.
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
     private let output = Pipe()
     private var buffered = ""
+    private let companions = Mutex<[Int32]>([])
 
     /// Starts `executable` with `arguments`; standard error passes through to ours.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+    ///
+    /// - Parameter cores: CPUs to pin the server to (`taskset -c`), or nil for no pinning.
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], cores: CPUSet? = nil)
+        throws
+    {
+        if let cores {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cores.list, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = output
         try process.run()
+        ServerRegistry.shared.add(self)
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// Makes the process group led by `pid` (a peer's server, started in a session of its own) stop with
+    /// this process.
+    func adopt(_ pid: Int32) {
+        guard pid > 0 else { return }
+        companions.withLock { $0.append(pid) }
+    }
 
     /// The next line the process prints, waiting at most `timeout` seconds.
     func line(timeout: Double) throws -> String {
@@ -44,22 +69,70 @@ final class ServerProcess: @unchecked Sendable {
     /// Resident memory in megabytes, from /proc.
     var residentMegabytes: Double { routershift_bench.residentMegabytes(of: pid) }
 
-    /// SIGTERM, then SIGKILL after ten seconds.
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+    /// SIGTERM to the process group, SIGKILL to it after `grace` seconds, then the same for every adopted
+    /// group. The grace outlasts a peer wrapper's own stop timeout (10 s), so the wrapper can stop its server
+    /// before it is killed itself; the adopted groups are killed whatever happened.
+    func stop(grace: Double = 15) {
+        if process.isRunning {
+            kill(-pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(grace)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            kill(-pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        let adopted = companions.withLock { groups -> [Int32] in
+            let taken = groups
+            groups.removeAll()
+            return taken
+        }
+        for group in adopted { stopGroup(group, grace: 2) }
+        ServerRegistry.shared.remove(self)
     }
 
     deinit { stop() }
 }
 
+/// SIGTERM to the process group `group`, then SIGKILL once it is gone or after `grace` seconds.
+private func stopGroup(_ group: Int32, grace: Double) {
+    guard kill(-group, SIGTERM) == 0 else { return }
+    let deadline = Date().addingTimeInterval(grace)
+    while kill(-group, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    kill(-group, SIGKILL)
+}
+
+/// The servers alive right now, stopped if the benchmark is interrupted: without this, Ctrl-C would skip
+/// every `defer` and leave the gateway, the mock and the peers running.
+final class ServerRegistry: Sendable {
+    static let shared = ServerRegistry()
+
+    private let servers = Mutex<[ObjectIdentifier: ServerProcess]>([:])
+    /// Kept alive for the life of the process; written once, before any signal can arrive.
+    nonisolated(unsafe) private static var signalSources: [any DispatchSourceSignal] = []
+
+    func add(_ server: ServerProcess) { servers.withLock { $0[ObjectIdentifier(server)] = server } }
+    func remove(_ server: ServerProcess) { _ = servers.withLock { $0.removeValue(forKey: ObjectIdentifier(server)) } }
+
+    /// Stops every live server on SIGINT, SIGTERM or SIGHUP, then exits with 128 + the signal.
+    func stopAllOnSignals() {
+        let queue = DispatchQueue(label: "routershift-bench.signals")
+        let installed = [SIGINT, SIGTERM, SIGHUP].map { signalNumber -> any DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { [self] in
+                progress("signal \(signalNumber): stopping the servers this benchmark started")
+                for server in servers.withLock({ Array($0.values) }) { server.stop(grace: 5) }
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            return source
+        }
+        Self.signalSources = installed
+    }
+}
+
 /// The mock upstream (`routershift mock-upstream --port 0`) and its address.
-func startMockUpstream(binary: String) throws -> (ServerProcess, String) {
-    let mock = try ServerProcess(binary, ["mock-upstream", "--port", "0"])
+func startMockUpstream(binary: String, cores: CPUSet? = nil) throws -> (ServerProcess, String) {
+    let mock = try ServerProcess(binary, ["mock-upstream", "--port", "0"], cores: cores)
     let line = try mock.line(timeout: 30)
     guard let url = line.split(separator: " ").last.map(String.init), url.hasPrefix("http") else {
         throw BenchmarkError("unexpected mock output: \(line)")

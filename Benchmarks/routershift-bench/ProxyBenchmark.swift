@@ -14,18 +14,30 @@ struct ProxyBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated concurrency levels.") var concurrency = "1,16,64"
     @Option(help: "Seconds of load per level.") var seconds = 10.0
     @Option(help: "Seconds of warm-up per server.") var warmup = 3.0
+    @Option(help: "Comma-separated open-loop request rates (requests/s); latency counts from each intended send time.")
+    var rates = "250,500,1000"
+    @Option(help: "Seconds of open-loop load per rate.") var openLoopSeconds = 5.0
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Pin the server under test to one CPU and the load generator and mock upstream to the others (taskset).")
+    var pin = true
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let (seconds, warmup) = (self.seconds, self.warmup)
+        let offered = rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let (seconds, warmup, openLoopSeconds) = (self.seconds, self.warmup, self.openLoopSeconds)
+        ServerRegistry.shared.stopAllOnSignals()
+        let cores = CorePlan(pin: pin)
+        cores.pinLoadGenerator()
+        progress(cores.description)
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("\(binary) not found: swift build -c release --product routershift")
         }
         let client = benchmarkClient()
         defer { _ = client.shutdown() }
         let load = LoadGenerator(client: client)
-        let (mock, upstream) = try startMockUpstream(binary: binary)
+        let (mock, upstream) = try startMockUpstream(binary: binary, cores: cores.load)
         defer { mock.stop() }
         progress("mock upstream at \(upstream)")
 
@@ -46,22 +58,30 @@ struct ProxyBenchmark: AsyncParsableCommand {
         var rows: [ResultRow] = []
         func measure(_ engine: String, _ request: @escaping @Sendable (Int) -> HTTPClientRequest, rss: () -> Double)
             async throws
-            -> [Int: LoadGenerator.Result]
+            -> Measured
         {
             _ = try await load.run(concurrency: 4, seconds: warmup, request: request)
-            var results: [Int: LoadGenerator.Result] = [:]
+            var measured = Measured()
             for level in levels {
                 progress("\(engine): concurrency \(level)")
-                results[level] = try await load.run(concurrency: level, seconds: seconds, request: request)
+                measured.closed[level] = try await load.run(concurrency: level, seconds: seconds, request: request)
             }
-            return results
+            for rate in offered {
+                progress("\(engine): open loop at \(Int(rate)) requests/s")
+                measured.open[rate] = try await load.runOpenLoop(
+                    rate: rate, seconds: openLoopSeconds, request: request)
+            }
+            return measured
         }
 
         let direct = try await measure("direct", chat(upstream, key: "unused")) { .nan }
         for level in levels {
             rows.append(
-                row("mock-direct", level: level, result: direct[level]!, baseline: nil, rss: mock.residentMegabytes))
+                row(
+                    "mock-direct", level: level, result: direct.closed[level]!, baseline: nil,
+                    rss: mock.residentMegabytes))
         }
+        for rate in offered { rows.append(openRow("mock-direct", result: direct.open[rate]!, baseline: nil)) }
 
         let gatewayPort = try freePort()
         let config = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -75,7 +95,7 @@ struct ProxyBenchmark: AsyncParsableCommand {
         logging: { level: warning }
         """.write(to: config, atomically: true, encoding: .utf8)
         let gateway = try ServerProcess(
-            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"])
+            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores.server)
         let gatewayURL = "http://127.0.0.1:\(gatewayPort)"
         try await waitUntilHealthy(gatewayURL + "/health", client: client, timeout: 60)
         try await Task.sleep(nanoseconds: 1_000_000_000)
@@ -85,9 +105,13 @@ struct ProxyBenchmark: AsyncParsableCommand {
         }
         let loaded = gateway.residentMegabytes
         for level in levels {
-            var result = row("routershift", level: level, result: ours[level]!, baseline: direct[level]!, rss: loaded)
+            var result = row(
+                "routershift", level: level, result: ours.closed[level]!, baseline: direct.closed[level]!, rss: loaded)
             result.set("rss_idle_mb", .double(idle, digits: 1))
             rows.append(result)
+        }
+        for rate in offered {
+            rows.append(openRow("routershift", result: ours.open[rate]!, baseline: direct.open[rate]!))
         }
         gateway.stop()
         for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
@@ -103,10 +127,11 @@ struct ProxyBenchmark: AsyncParsableCommand {
                     "litellm", "Benchmarks/peers/litellm_peer.py", "--upstream", upstream + "/v1", "--model", "bench",
                     "--port", String(peerPort),
                     "--master-key", "sk-bench-master-key",
-                ])
+                ], cores: cores.server)
             defer { peer.stop() }
             let ready = try ResultRow(json: Substring(try peer.line(timeout: 600)))
             let peerPID = Int32(ready.number("pid") ?? 0)
+            peer.adopt(peerPID)
             let peerURL = "http://127.0.0.1:\(peerPort)"
             let peerIdle = residentMegabytes(of: peerPID)
             let theirs = try await measure("litellm", chat(peerURL, key: "sk-bench-master-key")) {
@@ -115,9 +140,13 @@ struct ProxyBenchmark: AsyncParsableCommand {
             let peerLoaded = residentMegabytes(of: peerPID)
             for level in levels {
                 var result = row(
-                    "litellm", level: level, result: theirs[level]!, baseline: direct[level]!, rss: peerLoaded)
+                    "litellm", level: level, result: theirs.closed[level]!, baseline: direct.closed[level]!,
+                    rss: peerLoaded)
                 result.set("rss_idle_mb", .double(peerIdle, digits: 1))
                 rows.append(result)
+            }
+            for rate in offered {
+                rows.append(openRow("litellm", result: theirs.open[rate]!, baseline: direct.open[rate]!))
             }
         }
 
@@ -128,24 +157,41 @@ struct ProxyBenchmark: AsyncParsableCommand {
                 "Proxy overhead: POST /v1/chat/completions to a zero-latency mock upstream, \(Int(seconds)) s per level"
             )
             print(machineDescription())
+            print(cores.description)
+            let closedRows = rows.filter { $0["mode"]?.text == "closed-loop" }
             printTable(
-                title: "",
+                title: "Closed loop: each worker sends its next request when the last one answered",
                 columns: [
                     "engine", "concurrency", "rps", "p50 ms", "p99 ms", "added p50 ms", "added p99 ms", "errors",
                     "rss MB",
                 ],
-                rows: rows.map { row in
+                rows: closedRows.map { row in
                     [
                         "engine", "concurrency", "rps", "latency_ms_p50", "latency_ms_p99", "added_ms_p50",
                         "added_ms_p99", "errors", "rss_mb",
                     ]
                     .map { row[$0]?.text ?? "-" }
                 })
+            printTable(
+                title: "Open loop: a fixed rate, latency from each request's intended send time",
+                columns: [
+                    "engine", "offered rps", "rps", "p50 ms", "p99 ms", "p99.9 ms", "added p50 ms", "added p99 ms",
+                    "errors", "dropped",
+                ],
+                rows: rows.filter { $0["mode"]?.text == "open-loop" }.map { row in
+                    [
+                        "engine", "rate", "rps", "latency_ms_p50", "latency_ms_p99", "latency_ms_p999", "added_ms_p50",
+                        "added_ms_p99", "errors", "dropped",
+                    ]
+                    .map { row[$0]?.text ?? "-" }
+                })
             for level in levels {
-                let mine = rows.first {
+                let mine = closedRows.first {
                     $0["engine"]?.text == "routershift" && $0.number("concurrency") == Double(level)
                 }
-                let theirs = rows.first { $0["engine"]?.text == "litellm" && $0.number("concurrency") == Double(level) }
+                let theirs = closedRows.first {
+                    $0["engine"]?.text == "litellm" && $0.number("concurrency") == Double(level)
+                }
                 print(
                     "concurrency \(level): rps \(ratio(mine?.number("rps"), theirs?.number("rps"))) of LiteLLM, added p50 "
                         + "\(ratio(mine?.number("added_ms_p50"), theirs?.number("added_ms_p50"))) of LiteLLM's")
@@ -159,11 +205,39 @@ struct ProxyBenchmark: AsyncParsableCommand {
         let p50 = percentile(result.latencies, 0.5)
         let p99 = percentile(result.latencies, 0.99)
         var row = ResultRow([
-            ("engine", .string(engine)), ("concurrency", .int(level)),
+            ("engine", .string(engine)), ("mode", .string("closed-loop")), ("concurrency", .int(level)),
             ("rps", .double(result.requestsPerSecond, digits: 0)),
             ("latency_ms_p50", .double(p50, digits: 3)), ("latency_ms_p99", .double(p99, digits: 3)),
             ("errors", .int(result.errors)),
             ("rss_mb", .double(rss, digits: 1)),
+        ])
+        if let baseline {
+            row.set("added_ms_p50", .double(p50 - percentile(baseline.latencies, 0.5), digits: 3))
+            row.set("added_ms_p99", .double(p99 - percentile(baseline.latencies, 0.99), digits: 3))
+        }
+        return row
+    }
+}
+
+extension ProxyBenchmark {
+    /// One server's closed-loop results by concurrency and open-loop results by offered rate.
+    struct Measured {
+        var closed: [Int: LoadGenerator.Result] = [:]
+        var open: [Double: LoadGenerator.OpenLoopResult] = [:]
+    }
+
+    func openRow(_ engine: String, result: LoadGenerator.OpenLoopResult, baseline: LoadGenerator.OpenLoopResult?)
+        -> ResultRow
+    {
+        let p50 = percentile(result.latencies, 0.5)
+        let p99 = percentile(result.latencies, 0.99)
+        var row = ResultRow([
+            ("engine", .string(engine)), ("mode", .string("open-loop")),
+            ("rate", .double(result.offeredRate, digits: 0)),
+            ("rps", .double(result.requestsPerSecond, digits: 0)),
+            ("latency_ms_p50", .double(p50, digits: 3)), ("latency_ms_p99", .double(p99, digits: 3)),
+            ("latency_ms_p999", .double(percentile(result.latencies, 0.999), digits: 3)),
+            ("errors", .int(result.errors)), ("dropped", .int(result.dropped)),
         ])
         if let baseline {
             row.set("added_ms_p50", .double(p50 - percentile(baseline.latencies, 0.5), digits: 3))
