@@ -10,8 +10,8 @@ extension SemanticCache {
         -> SemanticCache
     {
         let dimension = try PersistentHNSWIndex.storedDimension(in: store.database, name: "cache")
-        return try SemanticCache(
-            settings: settings, store: store, embedder: dimension.map { UnloadedEmbedder(dimension: $0) as any Embedder })
+        let embedder = dimension.map { UnloadedEmbedder(dimension: $0) as any Embedder }
+        return try SemanticCache(settings: settings, store: store, embedder: embedder)
     }
 }
 
