@@ -31,7 +31,8 @@ struct AnthropicProvider: ProviderAdapter {
             httpRequest(url: url, headers: headers, body: .bytes(ByteBuffer(bytes: body))), client: client,
             deadline: deadline,
             secrets: secrets)
-        return try AnthropicDecoding.response(try await readJSON(response), publicModel: request.model)
+        return try AnthropicDecoding.response(
+            try await readJSON(response, limit: client.maxResponseBytes), publicModel: request.model)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
@@ -44,7 +45,10 @@ struct AnthropicProvider: ProviderAdapter {
             httpRequest(
                 url: url, headers: headers + [("Accept", "text/event-stream")], body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
-        return ChatChunkSource(body: response.body, decoder: AnthropicStreamDecoder(publicModel: request.model))
+        return ChatChunkSource(
+            body: response.body, decoder: AnthropicStreamDecoder(publicModel: request.model),
+            maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
+            firstChunkDeadline: deadline)
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)

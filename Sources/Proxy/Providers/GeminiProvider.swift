@@ -28,7 +28,8 @@ struct GeminiProvider: ProviderAdapter {
                 url: "\(configuration.baseURL)/models/\(model):generateContent", headers: headers,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
-        return try GeminiDecoding.response(try await readJSON(response), publicModel: request.model)
+        return try GeminiDecoding.response(
+            try await readJSON(response, limit: client.maxResponseBytes), publicModel: request.model)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
@@ -40,7 +41,10 @@ struct GeminiProvider: ProviderAdapter {
                 url: "\(configuration.baseURL)/models/\(model):streamGenerateContent?alt=sse", headers: headers,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
-        return ChatChunkSource(body: response.body, decoder: GeminiStreamDecoder(publicModel: request.model))
+        return ChatChunkSource(
+            body: response.body, decoder: GeminiStreamDecoder(publicModel: request.model),
+            maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
+            firstChunkDeadline: deadline)
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)

@@ -29,7 +29,7 @@ struct OpenAICompatibleProvider: ProviderAdapter {
                 url: configuration.baseURL + "/chat/completions", headers: headers,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
-        let json = try await readJSON(response)
+        let json = try await readJSON(response, limit: client.maxResponseBytes)
         do {
             return try OpenAIChatDecoding.response(json, publicModel: request.model)
         } catch {
@@ -50,7 +50,10 @@ struct OpenAICompatibleProvider: ProviderAdapter {
                 url: configuration.baseURL + "/chat/completions", headers: httpHeaders,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
-        return ChatChunkSource(body: response.body, decoder: OpenAIStreamDecoder(publicModel: request.model))
+        return ChatChunkSource(
+            body: response.body, decoder: OpenAIStreamDecoder(publicModel: request.model),
+            maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
+            firstChunkDeadline: deadline)
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)

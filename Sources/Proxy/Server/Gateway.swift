@@ -35,7 +35,10 @@ public final class Gateway: Sendable {
         self.prices = prices
         let connectTimeout = configuration.providers.map(\.connectTimeout).max() ?? 10
         let readTimeout = max(configuration.providers.map(\.timeout).max() ?? 60, 60)
-        let upstream = UpstreamClient(connectTimeout: connectTimeout, readTimeout: readTimeout)
+        let upstream = UpstreamClient(
+            connectTimeout: connectTimeout, readTimeout: readTimeout,
+            maxResponseBytes: configuration.routing.maxResponseBytes,
+            maxStreamEventBytes: configuration.routing.maxStreamEventBytes)
         self.upstream = upstream
         var adapters: [String: any ProviderAdapter] = [:]
         for provider in configuration.providers {
@@ -142,12 +145,15 @@ public final class Gateway: Sendable {
         return services
     }
 
-    /// The Hummingbird application serving ``makeRouter()`` on the configured address.
+    /// The Hummingbird application serving ``makeRouter()`` on the configured address, behind the
+    /// connection limits of ``ConnectionGuard``.
     public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol
     {
-        Application(
+        let limits = ConnectionGuard.Limits(configuration.server)
+        return Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits)])),
             configuration: .init(
                 address: .hostname(configuration.server.host, port: configuration.server.port),
                 serverName: "RouterShift"),
