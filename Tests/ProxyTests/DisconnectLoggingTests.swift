@@ -24,7 +24,7 @@ import Testing
                 _ = try await live.client.execute(request, timeout: .milliseconds(300))
             }
             var statuses: [Int64] = []
-            for _ in 0..<500 where statuses.isEmpty {
+            for _ in 0..<2500 where statuses.isEmpty {
                 try live.gateway.telemetry.log.flush()
                 let page = try live.gateway.store.requests(matching: RequestLogFilter(), limit: 10, after: nil)
                 statuses = page.records.map { Int64($0.status) }

@@ -73,7 +73,7 @@ final class MultipartModelUpload: @unchecked Sendable {
                 default: break
                 }
             }
-            if found == nil && received.readableBytes > limit {
+            if found.map({ $0.range.upperBound > limit }) ?? (received.readableBytes > limit) {
                 throw GatewayError.invalid(
                     "The `model` field must end within the first \(limit) bytes of the multipart body: send it "
                         + "before the file.", param: "model")
