@@ -6,7 +6,10 @@ import Foundation
 
 /// A plain TCP connection to the gateway, for clients no HTTP library will play: one that sends half a
 /// head, trickles a body, or never reads. Reads give up after `receiveTimeout` seconds.
-final class RawConnection {
+///
+/// Reads block in `recv`, so they run on a thread of their own: blocking one of Swift's cooperative threads
+/// (two on a two-core machine) would starve the gateway's handlers that the read is waiting for.
+final class RawConnection: @unchecked Sendable {
     private let socket: Int32
 
     /// How a read ended.
@@ -45,23 +48,35 @@ final class RawConnection {
             == bytes.count
     }
 
-    func read() -> Read {
+    func read() async -> Read {
+        await offThePool { self.readBlocking() }
+    }
+
+    /// Reads until the gateway closes the connection, or a read times out.
+    func readToEnd() async -> (bytes: [UInt8], closed: Bool) {
+        await offThePool {
+            var bytes: [UInt8] = []
+            while true {
+                switch self.readBlocking() {
+                case .data(let data): bytes += data
+                case .closed: return (bytes, true)
+                case .timedOut: return (bytes, false)
+                }
+            }
+        }
+    }
+
+    private func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: work()) }.start()
+        }
+    }
+
+    private func readBlocking() -> Read {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
         if count > 0 { return .data(Array(buffer[..<count])) }
         if count == 0 || errno == ECONNRESET { return .closed }
         return .timedOut
-    }
-
-    /// Reads until the gateway closes the connection, or a read times out.
-    func readToEnd() -> (bytes: [UInt8], closed: Bool) {
-        var bytes: [UInt8] = []
-        while true {
-            switch read() {
-            case .data(let data): bytes += data
-            case .closed: return (bytes, true)
-            case .timedOut: return (bytes, false)
-            }
-        }
     }
 }

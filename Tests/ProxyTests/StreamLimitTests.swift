@@ -164,7 +164,7 @@ import Testing
                         + "\(body.utf8.count)\r\n\r\n\(body)")
                 while !ended.update({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
                 #expect(written.update { $0 } < total)
-                #expect(connection.readToEnd().closed)
+                #expect(await connection.readToEnd().closed)
             }
         }
     }

@@ -45,7 +45,7 @@ import Testing
         let released = Shared(false)
         try await TestUpstream.run(Self.silentUpstream(first: 1, released: released)) { upstream in
             defer { released.update { $0 = true } }
-            try await LiveGateway.run(yaml: Self.yaml(upstream, timeout: "300ms", deadline: "600s")) { live in
+            try await LiveGateway.run(yaml: Self.yaml(upstream, timeout: "1s", deadline: "600s")) { live in
                 let answer = try await live.post("/v1/chat/completions", Self.request)
                 #expect(answer.status == 200)
                 #expect(answer.text.contains(#""content":"hi""#))
