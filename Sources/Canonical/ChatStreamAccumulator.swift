@@ -1,5 +1,8 @@
 /// Rebuilds the complete response from a stream of chunks, as they pass: for the cache, which stores a
 /// stream only once it completed normally, and for the request log's token counts.
+///
+/// Keeps at most `maxRetainedBytes` of content (text, tool calls, choices): past that it drops what it
+/// held and only counts, so an endless stream costs no memory; such a stream never completes.
 public struct ChatStreamAccumulator: Sendable {
     private struct Partial {
         var role: ChatMessage.Role = .assistant
@@ -15,8 +18,18 @@ public struct ChatStreamAccumulator: Sendable {
     public private(set) var usage: Usage?
     /// Characters of text received so far, for estimating tokens when an upstream reports no usage.
     public private(set) var textLength = 0
+    public let maxRetainedBytes: Int
+    /// Bytes of content held; a choice or a tool call counts as `entryBytes` besides its text.
+    private var retainedBytes = 0
+    /// Whether the content passed `maxRetainedBytes` and was dropped.
+    public private(set) var overflowed = false
+    private static let entryBytes = 64
 
-    public init() {}
+    /// - Parameter maxRetainedBytes: the content kept to rebuild the response; 0 when only counts matter
+    ///   (the cache will not store it).
+    public init(maxRetainedBytes: Int = 4 << 20) {
+        self.maxRetainedBytes = maxRetainedBytes
+    }
 
     public mutating func add(_ chunk: ChatChunk) {
         if id.isEmpty {
@@ -26,12 +39,26 @@ public struct ChatStreamAccumulator: Sendable {
         }
         if let usage = chunk.usage { self.usage = usage }
         for choice in chunk.choices {
+            textLength += choice.text?.count ?? 0
+        }
+        guard !overflowed else { return }
+        for choice in chunk.choices {
+            if choices[choice.index] == nil { retainedBytes += Self.entryBytes }
+            retainedBytes += choice.text?.utf8.count ?? 0
+            for delta in choice.toolCalls {
+                retainedBytes += Self.entryBytes + (delta.id?.utf8.count ?? 0)
+                retainedBytes += (delta.name?.utf8.count ?? 0) + (delta.arguments?.utf8.count ?? 0)
+            }
+        }
+        guard retainedBytes <= maxRetainedBytes else {
+            overflowed = true
+            choices = [:]
+            return
+        }
+        for choice in chunk.choices {
             var partial = choices[choice.index] ?? Partial()
             if let role = choice.role { partial.role = role }
-            if let text = choice.text {
-                partial.text += text
-                textLength += text.count
-            }
+            if let text = choice.text { partial.text += text }
             for delta in choice.toolCalls {
                 var call = partial.toolCalls[delta.index] ?? ToolCall(id: "", name: "", arguments: "")
                 if let id = delta.id { call.id = id }
@@ -44,9 +71,9 @@ public struct ChatStreamAccumulator: Sendable {
         }
     }
 
-    /// Whether every choice has finished: a stream cut short never completes.
+    /// Whether every choice has finished: a stream cut short, or too long to keep, never completes.
     public var isComplete: Bool {
-        !choices.isEmpty && choices.values.allSatisfy { $0.finishReason != nil }
+        !overflowed && !choices.isEmpty && choices.values.allSatisfy { $0.finishReason != nil }
     }
 
     public var response: ChatResponse {

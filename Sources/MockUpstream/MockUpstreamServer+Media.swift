@@ -30,7 +30,8 @@ extension MockUpstreamServer {
             return json(
                 ["error": ["message": "prompt is required", "type": "invalid_request_error"]], status: .badRequest)
         }
-        let count = max(body["n"] as? Int ?? 1, 1)
+        let count = body["n"] as? Int ?? 1
+        if let refusal = refuse(count, outside: 1...10, param: "n") { return refusal }
         let base64 = body["response_format"] as? String == "b64_json"
         let data: [[String: Any]] = (0..<count).map { index in
             base64
@@ -68,6 +69,7 @@ extension MockUpstreamServer {
             request, context: context, model: model, path: "/v1/audio/speech", errorBody: Self.openAIError)
         if let failure { return failure }
         let size = body["size"] as? Int ?? 65536
+        if let refusal = refuse(size, outside: 0...(64 << 20), param: "size") { return refusal }
         return Response(
             status: .ok, headers: [.contentType: "audio/mpeg"],
             body: ResponseBody { writer in
@@ -99,7 +101,8 @@ extension MockUpstreamServer {
             let overlap = Set(text.lowercased().split(separator: " ")).intersection(words).count
             return ["index": index, "relevance_score": Double(overlap) / Double(max(words.count, 1))]
         }.sorted { ($0["relevance_score"] as! Double) > ($1["relevance_score"] as! Double) }
-        let top = body["top_n"] as? Int ?? scored.count
+        let top = body["top_n"] as? Int ?? max(scored.count, 1)
+        if let refusal = refuse(top, outside: 1...10_000, param: "top_n") { return refusal }
         return json([
             "id": "rerank-mock", "model": model, "results": Array(scored.prefix(top)),
             "usage": ["total_tokens": MockAnswers.tokens(query)],

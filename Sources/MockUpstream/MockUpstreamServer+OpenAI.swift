@@ -25,7 +25,8 @@ extension MockUpstreamServer {
         let callsTool =
             !tools.isEmpty && messages.last?["role"] as? String != "tool" && body["tool_choice"] as? String != "none"
         let answer = MockAnswers.answer(to: question)
-        let choices = max(body["n"] as? Int ?? 1, 1)
+        let choices = body["n"] as? Int ?? 1
+        if let refusal = refuse(choices, outside: 1...128, param: "n") { return refusal }
         let id = "chatcmpl-mock\(Int(roll() * 1e12))"
         let created = Int(Date().timeIntervalSince1970)
         let toolName = ((tools.first?["function"] as? [String: Any])?["name"] as? String) ?? "tool"
@@ -115,6 +116,7 @@ extension MockUpstreamServer {
                 ["error": ["message": "input is required", "type": "invalid_request_error"]], status: .badRequest)
         }
         let dimension = body["dimensions"] as? Int ?? 64
+        if let refusal = refuse(dimension, outside: 1...4096, param: "dimensions") { return refusal }
         let tokens = inputs.reduce(0) { $0 + MockAnswers.tokens($1) }
         return json([
             "object": "list", "model": model,

@@ -117,6 +117,19 @@ public final class MockUpstreamServer: Sendable {
         return (behaviour, nil)
     }
 
+    /// A 400 naming `param` when `value` lies outside what the mock can serve, nil when it is within: a
+    /// mock asked for a million choices refuses instead of growing.
+    func refuse(_ value: Int, outside range: ClosedRange<Int>, param: String) -> Response? {
+        guard !range.contains(value) else { return nil }
+        return json(
+            [
+                "error": [
+                    "message": "\(param) must be between \(range.lowerBound) and \(range.upperBound)",
+                    "type": "invalid_request_error", "param": param,
+                ]
+            ], status: .badRequest)
+    }
+
     func json(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"

@@ -50,7 +50,8 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
-    /// What the client hears when this was the last failure.
+    /// What the client hears when this was the last failure; an upstream 429 always carries a Retry-After
+    /// (1 s when the upstream gave none).
     package var gatewayError: GatewayError {
         switch self {
         case .connection(let reason):
@@ -62,7 +63,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
             if status == 429 {
                 GatewayError(
                     .rateLimited, "The upstream provider is rate limiting: \(message)", code: "upstream_rate_limited",
-                    retryAfter: retryAfter.map { Int($0.rounded(.up)) })
+                    retryAfter: Int(min(max(retryAfter ?? 1, 1), 86400).rounded(.up)))
             } else if status == 401 || status == 403 {
                 GatewayError(
                     .upstreamFailed, "The upstream provider rejected the gateway's credentials (\(status)).",

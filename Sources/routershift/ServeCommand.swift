@@ -48,12 +48,13 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Logs as `level label: message key=value ...` on standard error; never a secret (nothing logs one).
+/// Logs as `level label: message key=value ...` on standard error, control characters escaped so that no
+/// client value forges a line; never a secret (nothing logs one).
 func makeLogger(level: String) -> Logger {
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = Logger.Level(rawValue: level) ?? .info
-        return handler
+        return EscapingLogHandler(wrapping: handler)
     }
     return Logger(label: "routershift")
 }

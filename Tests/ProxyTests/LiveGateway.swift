@@ -77,11 +77,18 @@ struct LiveGateway {
             }
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             defer { _ = client.shutdown() }
-            let result = try await body(
-                LiveGateway(baseURL: base, adminURL: adminURL, mockURL: mock, gateway: gateway, client: client))
+            let outcome: Swift.Result<Result, any Error>
+            do {
+                outcome = .success(
+                    try await body(
+                        LiveGateway(
+                            baseURL: base, adminURL: adminURL, mockURL: mock, gateway: gateway, client: client)))
+            } catch {
+                outcome = .failure(error)
+            }
             group.cancelAll()
             try await gateway.shutdown()
-            return result
+            return try outcome.get()
         }
     }
 

@@ -4,7 +4,7 @@ import Testing
 @testable import Proxy
 
 @Suite struct ServerSentEventParserTests {
-    @Test func splitsEventsAcrossArbitraryChunkBoundaries() {
+    @Test func splitsEventsAcrossArbitraryChunkBoundaries() throws {
         let text =
             "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: comment\ndata: line one\ndata: line two\n\ndata: [DONE]\n\n"
         let bytes = Array(text.utf8)
@@ -12,7 +12,7 @@ import Testing
             var parser = ServerSentEventParser()
             var events: [ServerSentEvent] = []
             for start in stride(from: 0, to: bytes.count, by: size) {
-                events += parser.feed(ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)]))
+                events += try parser.feed(ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)]))
             }
             events += parser.finish()
             #expect(
@@ -24,9 +24,9 @@ import Testing
         }
     }
 
-    @Test func dispatchesAnUnterminatedLastEventAtTheEnd() {
+    @Test func dispatchesAnUnterminatedLastEventAtTheEnd() throws {
         var parser = ServerSentEventParser()
-        #expect(parser.feed(ByteBuffer(string: "data: tail")).isEmpty)
+        #expect(try parser.feed(ByteBuffer(string: "data: tail")).isEmpty)
         #expect(parser.finish() == [ServerSentEvent(event: nil, data: "tail")])
     }
 }

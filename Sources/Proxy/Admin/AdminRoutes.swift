@@ -25,8 +25,16 @@ struct AdminRoutes {
                 return name
             }
         }
+        let team = try fields.string("team")
+        if let team, !gateway.configuration.teams.contains(where: { $0.name == team }) {
+            let known = gateway.configuration.teams.map { "`\($0.name)`" }.joined(separator: ", ")
+            throw GatewayError.invalid(
+                "No team named `\(team)` is configured"
+                    + (known.isEmpty ? " (the configuration has no `teams`)." : "; configured teams: \(known)."),
+                param: "team")
+        }
         let draft = KeyDraft(
-            name: try fields.requiredString("name"), team: try fields.string("team"), models: models,
+            name: try fields.requiredString("name"), team: team, models: models,
             rpm: try fields.int("rpm", atLeast: 1), tpm: try fields.int("tpm", atLeast: 1),
             maxParallel: try fields.int("max_parallel", atLeast: 1), budget: try fields.number("budget", in: 0...1e12),
             budgetPeriod: try budgetPeriod(fields))

@@ -23,7 +23,10 @@ struct CacheAdminRoutes {
     }
 
     private func stats() throws -> Response {
-        let report = try cache().report()
+        let cache = try cache()
+        // Hits are counted in memory and written every two seconds; the report includes the latest.
+        try cache.flush()
+        let report = try cache.report()
         let json = (try? JSONEncoder().encode(report)).flatMap { try? JSONValue.parse($0) } ?? .null
         return jsonResponse(json)
     }

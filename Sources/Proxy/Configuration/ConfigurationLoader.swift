@@ -119,7 +119,8 @@ public enum ConfigurationLoader {
             node, path: "server",
             allowed: [
                 "host", "port", "master_key", "max_body_bytes", "batch_concurrency", "max_batch_items", "async_workers",
-                "async_max_attempts", "async_retention", "tls", "admin",
+                "async_max_attempts", "async_retention", "tls", "admin", "request_header_timeout", "idle_timeout",
+                "request_body_timeout", "write_timeout", "max_connections",
             ])
         if let host = reader.string(fields["host"], path: "server.host") { server.host = host }
         if let port = reader.int(fields["port"], path: "server.port", range: 0...65535) { server.port = port }
@@ -145,6 +146,22 @@ public enum ConfigurationLoader {
         }
         if let value = reader.seconds(fields["async_retention"], path: "server.async_retention") {
             server.asyncRetention = value
+        }
+        let timeouts: [(String, WritableKeyPath<GatewayConfiguration.Server, Double>)] = [
+            ("request_header_timeout", \.requestHeaderTimeout), ("idle_timeout", \.idleTimeout),
+            ("request_body_timeout", \.requestBodyTimeout), ("write_timeout", \.writeTimeout),
+        ]
+        for (name, keyPath) in timeouts {
+            if let value = reader.seconds(fields[name], path: "server.\(name)") {
+                if value > 0 && value <= 604_800 {
+                    server[keyPath: keyPath] = value
+                } else {
+                    reader.problem("server.\(name)", fields[name], "must be more than 0s and at most 7d")
+                }
+            }
+        }
+        if let value = reader.int(fields["max_connections"], path: "server.max_connections", range: 1...1_000_000) {
+            server.maxConnections = value
         }
         server.tls = readTLS(fields["tls"], path: "server.tls", reader: reader)
         server.admin = readAdminListener(fields["admin"], server: server, reader: reader)
@@ -301,7 +318,10 @@ public enum ConfigurationLoader {
     {
         let fields = reader.mapping(
             node, path: "routing",
-            allowed: ["retries", "backoff", "max_backoff", "deadline", "latency_exploration", "breaker"])
+            allowed: [
+                "retries", "backoff", "max_backoff", "deadline", "latency_exploration", "breaker",
+                "max_stream_event_bytes", "max_response_bytes", "max_stream_capture_bytes",
+            ])
         if let retries = reader.int(fields["retries"], path: "routing.retries", range: 0...20) {
             routing.retries = retries
         }
@@ -310,6 +330,15 @@ public enum ConfigurationLoader {
         if let deadline = reader.seconds(fields["deadline"], path: "routing.deadline") { routing.deadline = deadline }
         if let share = reader.double(fields["latency_exploration"], path: "routing.latency_exploration", range: 0...1) {
             routing.latencyExploration = share
+        }
+        let byteLimits: [(String, WritableKeyPath<GatewayConfiguration.Routing, Int>)] = [
+            ("max_stream_event_bytes", \.maxStreamEventBytes), ("max_response_bytes", \.maxResponseBytes),
+            ("max_stream_capture_bytes", \.maxStreamCaptureBytes),
+        ]
+        for (name, keyPath) in byteLimits {
+            if let limit = reader.int(fields[name], path: "routing.\(name)", range: 1024...Int(Int32.max)) {
+                routing[keyPath: keyPath] = limit
+            }
         }
         let breaker = reader.mapping(
             fields["breaker"], path: "routing.breaker",

@@ -23,6 +23,16 @@ public struct GatewayConfiguration: Sendable {
         public var tls: TLSFiles?
         /// A second listener for `/admin`, `/metrics` and `/ui`, which the public one then no longer serves.
         public var admin: AdminListener?
+        /// Seconds a new connection has to send its request head.
+        public var requestHeaderTimeout: Double = 10
+        /// Seconds a kept-alive connection may wait for its next request.
+        public var idleTimeout: Double = 75
+        /// Seconds a request body has to arrive whole, counted from its head (not reset by each byte).
+        public var requestBodyTimeout: Double = 60
+        /// Seconds a client may leave a response unread (its connection unwritable) before it is closed.
+        public var writeTimeout: Double = 60
+        /// Open client connections beyond which requests are answered 503.
+        public var maxConnections = 4096
         public init() {}
     }
 
@@ -137,6 +147,13 @@ public struct GatewayConfiguration: Sendable {
         /// The share of latency-routed requests sent to a deployment other than the fastest.
         public var latencyExploration = 0.05
         public var breaker = Breaker()
+        /// The largest line or event an upstream stream may send; a larger one ends the stream with an error.
+        public var maxStreamEventBytes = 1 << 20
+        /// The largest upstream answer read whole (a non-stream chat answer, a passthrough answer).
+        public var maxResponseBytes = 64 << 20
+        /// The most of a streamed answer kept to store it in the cache; a longer stream is relayed in full
+        /// but not cached.
+        public var maxStreamCaptureBytes = 4 << 20
     }
 
     public enum CacheScope: String, Sendable, CaseIterable {

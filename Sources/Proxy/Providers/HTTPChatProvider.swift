@@ -49,14 +49,18 @@ struct HTTPChatProvider: ProviderAdapter {
         -> ChatResponse
     {
         let response = try await send(request, model: model, stream: false, deadline: deadline)
-        return try codec.upstreamResponse(try await readJSON(response), publicModel: request.model)
+        return try codec.upstreamResponse(
+            try await readJSON(response, limit: client.maxResponseBytes), publicModel: request.model)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
         -> ChatChunkSource
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
-        return ChatChunkSource(body: response.body, decoder: codec.streamDecoder(publicModel: request.model))
+        return ChatChunkSource(
+            body: response.body, decoder: codec.streamDecoder(publicModel: request.model),
+            maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
+            firstChunkDeadline: deadline)
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)

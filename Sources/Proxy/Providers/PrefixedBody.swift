@@ -9,10 +9,17 @@ final class PrefixedBody: AsyncSequence, @unchecked Sendable {
 
     private var prefix: ByteBuffer?
     private var rest: RequestBody.AsyncIterator?
+    private let inspect: @Sendable (ByteBuffer) throws -> Void
 
-    init(prefix: ByteBuffer, rest: RequestBody.AsyncIterator?) {
+    /// - Parameter inspect: sees each buffer of the rest before it goes upstream; what it throws fails the
+    ///   upload.
+    init(
+        prefix: ByteBuffer, rest: RequestBody.AsyncIterator?,
+        inspect: @escaping @Sendable (ByteBuffer) throws -> Void = { _ in }
+    ) {
         self.prefix = prefix
         self.rest = rest
+        self.inspect = inspect
     }
 
     /// Sets the part already read, before the body is read (the model field rewritten for a deployment).
@@ -35,6 +42,14 @@ final class PrefixedBody: AsyncSequence, @unchecked Sendable {
         guard var iterator = rest else { return nil }
         let buffer = try await iterator.next()
         rest = buffer == nil ? nil : iterator
+        if let buffer {
+            do {
+                try inspect(buffer)
+            } catch {
+                rest = nil
+                throw error
+            }
+        }
         return buffer
     }
 }

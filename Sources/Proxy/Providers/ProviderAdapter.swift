@@ -67,7 +67,7 @@ extension ProviderAdapter {
     }
 
     /// Reads a whole 2xx JSON answer.
-    func readJSON(_ response: HTTPClientResponse, limit: Int = 64 * 1024 * 1024) async throws(UpstreamFailure)
+    func readJSON(_ response: HTTPClientResponse, limit: Int) async throws(UpstreamFailure)
         -> JSONValue
     {
         let buffer: ByteBuffer

@@ -13,16 +13,24 @@ public final class UpstreamClient: Sendable {
     /// TLS settings by origin (`https://host:port`) for upstreams that are not verified against the
     /// system's roots (`providers[].tls`).
     let tlsByOrigin: [String: TLSConfiguration]
+    /// The largest answer read whole (`routing.max_response_bytes`).
+    let maxResponseBytes: Int
+    /// The largest line or event of an upstream stream (`routing.max_stream_event_bytes`).
+    let maxStreamEventBytes: Int
 
     /// - Parameters:
     ///   - connectTimeout: seconds to establish a connection.
     ///   - readTimeout: the longest silence, in seconds, between bytes of an answer (a stream's gaps included).
+    ///   - maxResponseBytes: the largest answer read whole; a larger one fails the call.
+    ///   - maxStreamEventBytes: the largest line or event of a stream; a larger one fails the stream.
     ///   - tls: TLS settings by origin, from ``origin(of:)``.
     public init(
         connectTimeout: Double = 10, readTimeout: Double = 300, maxConnectionsPerHost: Int = 512,
-        tls: [String: TLSConfiguration] = [:]
+        maxResponseBytes: Int = 64 << 20, maxStreamEventBytes: Int = 1 << 20, tls: [String: TLSConfiguration] = [:]
     ) {
         tlsByOrigin = tls
+        self.maxResponseBytes = maxResponseBytes
+        self.maxStreamEventBytes = maxStreamEventBytes
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
@@ -31,6 +39,9 @@ public final class UpstreamClient: Sendable {
                 idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost),
             decompression: .disabled)
         configuration.httpVersion = .automatic
+        // A refused connection or an unknown host fails the attempt at once, so the routing core moves to
+        // the next deployment instead of waiting out the connect timeout on this one.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(
             eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
     }
@@ -71,6 +82,10 @@ public final class UpstreamClient: Sendable {
     static func failure(_ error: any Error) -> UpstreamFailure {
         if let failure = error as? UpstreamFailure { return failure }
         if error is CancellationError { return .cancelled }
+        if let tooLarge = error as? NIOTooManyBytesError {
+            let limit = tooLarge.maxBytes.map { "\($0) bytes" } ?? "the gateway's limit"
+            return .malformed("the answer exceeds \(limit) (routing.max_response_bytes)")
+        }
         if let client = error as? HTTPClientError {
             switch client {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout
@@ -93,7 +108,9 @@ public final class UpstreamClient: Sendable {
         for secret in secrets where secret.count >= 4 {
             message = message.replacingOccurrences(of: secret, with: "[redacted]")
         }
-        let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+        let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init).flatMap {
+            $0.isFinite && $0 >= 0 ? $0 : nil
+        }
         return .status(Int(response.status.code), message: String(message.prefix(2000)), retryAfter: retryAfter)
     }
 }

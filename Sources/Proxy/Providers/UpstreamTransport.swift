@@ -15,7 +15,7 @@ struct UpstreamTransport: HTTPTransport {
         request.body = .bytes(ByteBuffer(bytes: body))
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         let response = try await client.send(request, deadline: .now() + .nanoseconds(Int64(seconds * 1e9)))
-        let answer = try await response.body.collect(upTo: 256 * 1024 * 1024)
+        let answer = try await response.body.collect(upTo: client.maxResponseBytes)
         return (Int(response.status.code), Array(answer.readableBytesView))
     }
 }

@@ -48,7 +48,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
         if let key = request.headers[HTTPField.Name("x-goog-api-key")!], !key.isEmpty { return key }
-        if let key = request.uri.queryParameters.get("key"), !key.isEmpty { return key }
+        // Only Gemini's SDKs put the key in the URL; elsewhere a key in a URL (logged by every proxy on the
+        // way) is not accepted.
+        if ClientProtocol.forPath(request.uri.path) == .gemini, let key = request.uri.queryParameters.get("key"),
+            !key.isEmpty
+        {
+            return key
+        }
         return nil
     }
 }

@@ -4,18 +4,21 @@ final class ChatChunkStream: @unchecked Sendable {
     private var pending: [ChatChunk]
     private var pendingIndex = 0
     private let source: ChatChunkSource?
-    private var accumulator = ChatStreamAccumulator()
+    private var accumulator: ChatStreamAccumulator
     private let onEnd: @Sendable (_ answer: ChatStreamAccumulator, _ completed: Bool) -> Void
     private var ended = false
 
-    /// - Parameter onEnd: called once, with what passed and whether the stream finished normally (every
-    ///   choice finished and nothing failed), when it ends, fails or is abandoned.
+    /// - Parameters:
+    ///   - accumulator: what keeps the answer as it passes (see its retention limit).
+    ///   - onEnd: called once, with what passed and whether the stream reached its end (nothing failed or
+    ///     was abandoned), when it ends, fails or is abandoned. The cache also wants `answer.isComplete`.
     init(
-        first: [ChatChunk], source: ChatChunkSource?,
+        first: [ChatChunk], source: ChatChunkSource?, accumulator: ChatStreamAccumulator = ChatStreamAccumulator(),
         onEnd: @escaping @Sendable (_ answer: ChatStreamAccumulator, _ completed: Bool) -> Void
     ) {
         pending = first
         self.source = source
+        self.accumulator = accumulator
         self.onEnd = onEnd
     }
 
@@ -33,7 +36,7 @@ final class ChatChunkStream: @unchecked Sendable {
             }
         }
         guard let chunk else {
-            end(completed: accumulator.isComplete)
+            end(completed: true)
             return nil
         }
         accumulator.add(chunk)

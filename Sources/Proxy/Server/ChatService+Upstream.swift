@@ -41,8 +41,12 @@ extension ChatService {
         }
         let firstToken = Date()
         let deployment = routed.deployment
-        let stream = ChatChunkStream(first: [routed.value.first], source: routed.value.source) {
-            [self] answer, completed in
+        // Only a stream the cache will store needs its content kept.
+        let capture = plan?.stores == true ? configuration.routing.maxStreamCaptureBytes : 0
+        let stream = ChatChunkStream(
+            first: [routed.value.first], source: routed.value.source,
+            accumulator: ChatStreamAccumulator(maxRetainedBytes: capture)
+        ) { [self] answer, completed in
             var record = record
             if !completed {
                 record.status = 499
@@ -53,7 +57,7 @@ extension ChatService {
                 record, routed: deployment, attempts: routed.attempts, usage: usage, started: started,
                 firstToken: firstToken, permit: permit)
             guard let plan else { return }
-            guard completed, plan.stores else {
+            guard completed, plan.stores, answer.isComplete else {
                 if plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
                 return
             }

@@ -10,10 +10,15 @@ import ServiceLifecycle
 /// The listeners beside the plain HTTP one: HTTPS on the server's port (`server.tls`), the admin
 /// listener (`server.admin`), and the TLS settings of upstream connections (`providers[].tls`).
 extension Gateway {
-    /// HTTP/1.1, over TLS when a certificate is configured.
-    static func serverBuilder(certificate: ServingCertificate?) throws -> HTTPServerBuilder {
-        guard let certificate else { return .http1() }
-        return try .tls(.http1(), tlsConfiguration: certificate.serverConfiguration())
+    /// HTTP/1.1, over TLS when a certificate is configured, each connection behind a ``ConnectionGuard``
+    /// enforcing `limits` (one count of open connections for the whole listener).
+    static func serverBuilder(certificate: ServingCertificate?, limits: ConnectionGuard.Limits) throws
+        -> HTTPServerBuilder
+    {
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits)]))
+        guard let certificate else { return http1 }
+        return try .tls(http1, tlsConfiguration: certificate.serverConfiguration())
     }
 
     /// The routes the admin listener serves: `/admin`, `/metrics` and `/ui`, and `/health` for its own probes.

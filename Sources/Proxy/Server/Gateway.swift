@@ -37,13 +37,17 @@ public final class Gateway: Sendable {
         store = try GatewayStore(path: configuration.databasePath)
         let certificate = try configuration.server.tls.map(ServingCertificate.init)
         self.certificate = certificate
-        server = try Self.serverBuilder(certificate: certificate)
+        server = try Self.serverBuilder(
+            certificate: certificate, limits: ConnectionGuard.Limits(configuration.server))
         let upstreamTLS = try Self.upstreamTLS(configuration.providers, logger: logger)
         let prices = try PriceTable(file: configuration.pricing.file, overrides: configuration.pricing.overrides)
         self.prices = prices
         let connectTimeout = configuration.providers.map(\.connectTimeout).max() ?? 10
         let readTimeout = max(configuration.providers.map(\.timeout).max() ?? 60, 60)
-        let upstream = UpstreamClient(connectTimeout: connectTimeout, readTimeout: readTimeout, tls: upstreamTLS)
+        let upstream = UpstreamClient(
+            connectTimeout: connectTimeout, readTimeout: readTimeout,
+            maxResponseBytes: configuration.routing.maxResponseBytes,
+            maxStreamEventBytes: configuration.routing.maxStreamEventBytes, tls: upstreamTLS)
         self.upstream = upstream
         var adapters: [String: any ProviderAdapter] = [:]
         for provider in configuration.providers {
@@ -146,7 +150,8 @@ public final class Gateway: Sendable {
         return services
     }
 
-    /// The Hummingbird application serving ``makeRouter()`` on the configured address.
+    /// The Hummingbird application serving ``makeRouter()`` on the configured address, behind the
+    /// connection limits of ``ConnectionGuard``.
     public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol
     {

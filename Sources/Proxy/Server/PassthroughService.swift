@@ -18,7 +18,7 @@ struct PassthroughService: Sendable {
             endpoint, path: path, model: model, principal: principal, channel: channel, singleAttempt: false,
             call: { _ in ForwardedCall(path: path, body: .json(body)) },
             read: { response -> JSONValue in
-                let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                let buffer = try await response.body.collect(upTo: gateway.upstream.maxResponseBytes)
                 return (try? JSONValue.parse(buffer.readableBytesView)) ?? .string(String(buffer: buffer))
             },
             tokens: { (answer: JSONValue) -> Int in

@@ -75,8 +75,12 @@ extension RequestRecord {
     /// This record as a request that ended in `error` (refused, or failed upstream).
     func refused(_ error: any Error, started: Date) -> RequestRecord {
         var record = self
-        let failure = error as? GatewayError ?? GatewayError(.internalError, "\(error)")
-        record.status = Int(failure.status.code)
+        let failure =
+            error is CancellationError
+            ? UpstreamFailure.cancelled.gatewayError
+            : error as? GatewayError ?? GatewayError(.internalError, "\(error)")
+        // A client that went away is logged 499 (as nginx does), whatever kind of request it made.
+        record.status = failure.code == "cancelled" ? 499 : Int(failure.status.code)
         record.errorType = failure.code ?? failure.kind.rawValue
         record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
         return record
