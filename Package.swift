@@ -9,7 +9,9 @@ let package = Package(
     name: "RouterShift",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "VectorIndex", targets: ["VectorIndex"])
+        .library(name: "VectorIndex", targets: ["VectorIndex"]),
+        // The parsers under fuzzing, for the libFuzzer package in Fuzz/ (built apart, instrumented).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -43,10 +45,12 @@ let package = Package(
             swiftSettings: numericSettings
         ),
         .target(name: "CNeuralKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
+        .target(name: "Tokenizer"),
         .target(
             name: "Embedding",
             dependencies: [
                 "CBLAS",
+                "Tokenizer",
                 "CNeuralKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -71,14 +75,27 @@ let package = Package(
             dependencies: ["Canonical", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(
+            name: "RouterShiftConfiguration",
+            dependencies: ["Embedding", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Canonical", "Protocols", "RouterShiftConfiguration", "Tokenizer",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Proxy",
             dependencies: [
                 "CBLAS",
                 "Canonical",
+                "RouterShiftConfiguration",
                 "Protocols",
                 "ConnectionEvents",
                 "Embedding",
                 "ShippedData",
+                "Tokenizer",
                 "VectorIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -108,6 +125,7 @@ let package = Package(
         .executableTarget(
             name: "routershift",
             dependencies: [
+                "RouterShiftConfiguration",
                 "Embedding",
                 "Proxy",
                 "MockUpstream",
@@ -120,6 +138,7 @@ let package = Package(
             dependencies: [
                 "VectorIndex",
                 "Embedding",
+                "Tokenizer",
                 "BenchmarkSupport",
                 "CBLAS",
                 "CVectorKernels",
@@ -144,11 +163,18 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",
+                "RouterShiftConfiguration",
+                "Protocols",
+                "Tokenizer",
                 "MockUpstream",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["FuzzTargets"]
         ),
         .testTarget(
             name: "EmbeddingTests",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs every test: the Swift suites, the end-to-end suite with the official
+# Sets up a fresh machine and runs every test: the Swift suites, a short run of each fuzz target, the end-to-end suite with the official
 # Python SDKs and headless chromium, then the VectorIndex suites again under ThreadSanitizer. What it needs and lacks (apt
 # packages, the embedding model, the SDKs in .venv), it installs.
 set -euo pipefail
@@ -20,6 +20,9 @@ echo "==> routershift model fetch" >&2
 .build/debug/routershift model fetch
 echo "==> swift test" >&2
 swift test --skip-build
+
+echo "==> fuzz smoke: each libFuzzer target for 20 s from its seeds" >&2
+./scripts/fuzz.sh --seconds 20
 
 echo "==> end-to-end tests with the official OpenAI, Anthropic and Gemini SDKs" >&2
 ROUTERSHIFT_BIN=.build/debug/routershift ./scripts/e2e.sh

@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import Tokenizer
 
 struct CacheBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import Tokenizer
 
 struct EmbedBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,3 +1,5 @@
+import Tokenizer
+
 /// A text as the encoder saw it: its token ids, the last hidden state of each token, and the pooled,
 /// normalised sentence vector.
 public struct EncodedText: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// all-MiniLM-L6-v2 (or any BERT sentence encoder with mean pooling) running in this process, its linear
 /// layers in int8 or fp32 (``EmbeddingPrecision``).
@@ -41,7 +42,12 @@ public final class LocalEmbedder: TokenEmbedder {
     init(files: ModelFiles, threads: Int, maxBatchTokens: Int, verifyChecksum: Bool, kernel: LinearKernel) throws {
         try files.verify(checksum: verifyChecksum)
         let configuration = try BertConfiguration(contentsOf: files.configuration)
-        let vocabulary = try Vocabulary(contentsOf: files.vocabulary)
+        let vocabulary: Vocabulary
+        do {
+            vocabulary = try Vocabulary(contentsOf: files.vocabulary)
+        } catch {
+            throw EmbeddingError.modelUnreadable(error.message)
+        }
         guard vocabulary.count == configuration.vocabularySize else {
             throw EmbeddingError.modelUnreadable(
                 "vocab.txt has \(vocabulary.count) tokens, the model \(configuration.vocabularySize): run `\(ModelFiles.fetchCommand)`"

@@ -3,6 +3,7 @@ import Embedding
 import Foundation
 import Logging
 import Proxy
+import RouterShiftConfiguration
 
 struct CacheCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Proxy
+import RouterShiftConfiguration
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

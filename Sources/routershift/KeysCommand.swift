@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Proxy
+import RouterShiftConfiguration
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

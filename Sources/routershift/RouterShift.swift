@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Proxy
+import RouterShiftConfiguration
 
 @main
 struct RouterShift: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Proxy
+import RouterShiftConfiguration
 
 /// Options naming the configuration file.
 struct ConfigOptions: ParsableArguments {

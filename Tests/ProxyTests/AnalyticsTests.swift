@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// The request log, spend, budgets and metrics after known traffic through a live gateway.
 @Suite struct AnalyticsTests {

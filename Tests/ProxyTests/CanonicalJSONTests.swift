@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// The canonical JSON form (`docs/canonical-json.md`): every field round-trips, one spelling per value, and
 /// the cache keys derived from it normalise what does not change the answer.

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct CircuitBreakerTests {
     static var settings: GatewayConfiguration.Breaker {

@@ -63,7 +63,7 @@ import Testing
         var parser = ServerSentEventParser()
         var decoder = codec.streamDecoder(publicModel: "chat")
         var accumulator = ChatStreamAccumulator()
-        for event in try parser.feed(ByteBuffer(string: text)) + parser.finish() {
+        for event in try parser.feed(ByteBuffer(string: text)) + (try parser.finish()) {
             for chunk in try decoder.decode(event) { accumulator.add(chunk) }
         }
         #expect(decoder.isComplete)

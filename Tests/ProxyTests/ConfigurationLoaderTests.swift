@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct ConfigurationLoaderTests {
     @Test func readsTheShippedDefaultConfiguration() throws {

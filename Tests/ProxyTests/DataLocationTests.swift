@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// Runs from anywhere: relative paths in a configuration resolve against its file's folder, the model's
 /// default home is the per-user data folder, the price table and verifier are built in, and the cache's

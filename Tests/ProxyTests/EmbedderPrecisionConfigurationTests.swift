@@ -2,6 +2,7 @@ import Embedding
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct EmbedderPrecisionConfigurationTests {
     private static let providers = """

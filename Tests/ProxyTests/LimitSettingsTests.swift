@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// The limit settings: read from the file, checked, defaulted.
 @Suite struct LimitSettingsTests {

@@ -8,6 +8,7 @@ import NIOSSL
 import Synchronization
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// A mock upstream and a gateway in front of it, both serving on ephemeral loopback ports for the length
 /// of `body`, and an HTTP client to call the gateway with.

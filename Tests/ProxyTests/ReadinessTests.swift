@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// `GET /health/ready` beside liveness, and the admin listener that takes `/admin`, `/metrics` and `/ui`
 /// off the public one.

@@ -2,6 +2,7 @@ import NIOCore
 import Synchronization
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// A clock moved by hand: sleeping advances it at once.
 final class ManualClock: RoutingClock {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct RoutingStrategyTests {
     /// 4,000 requests over weights 3:1 fall within the 99.9% chi-square bound (one degree of freedom: 10.83).

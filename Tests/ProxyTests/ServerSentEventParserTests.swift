@@ -14,7 +14,7 @@ import Testing
             for start in stride(from: 0, to: bytes.count, by: size) {
                 events += try parser.feed(ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)]))
             }
-            events += parser.finish()
+            events += try parser.finish()
             #expect(
                 events == [
                     ServerSentEvent(event: "message_start", data: "{\"a\":1}"),
@@ -27,6 +27,6 @@ import Testing
     @Test func dispatchesAnUnterminatedLastEventAtTheEnd() throws {
         var parser = ServerSentEventParser()
         #expect(try parser.feed(ByteBuffer(string: "data: tail")).isEmpty)
-        #expect(parser.finish() == [ServerSentEvent(event: nil, data: "tail")])
+        #expect(try parser.finish() == [ServerSentEvent(event: nil, data: "tail")])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct SpendLedgerTests {
     // 2026-11-25T10:00:00Z, a Wednesday.

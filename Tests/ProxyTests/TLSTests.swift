@@ -4,6 +4,7 @@ import NIOSSL
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// HTTPS on the server's port with certificates made by openssl at test time, their reload, and upstream
 /// TLS: verification on by default, a private CA by `ca_file`, and the explicit `insecure_skip_verify`.

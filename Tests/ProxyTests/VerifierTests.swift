@@ -1,8 +1,10 @@
 import Embedding
 import Foundation
 import Testing
+import Tokenizer
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 /// The verifier at default settings: near misses that cosine alone would serve are refused, paraphrases
 /// are served, and a decision does not change across restarts.

@@ -78,9 +78,15 @@ package struct ServerSentEventParser: Sendable {
     }
 
     /// Dispatches an event left open when the stream ended without a blank line.
-    package mutating func finish() -> [ServerSentEvent] {
+    ///
+    /// - Throws: ``Overflow`` when that last line takes the event's data past `maxEventBytes`.
+    package mutating func finish() throws(Overflow) -> [ServerSentEvent] {
         var events: [ServerSentEvent] = []
         if !line.isEmpty, let dispatched = endLine() { events.append(dispatched) }
+        if dataBytes > maxEventBytes {
+            reset()
+            throw Overflow(limit: maxEventBytes)
+        }
         if let dispatched = endLine() { events.append(dispatched) }
         return events
     }
@@ -114,7 +120,8 @@ package struct ServerSentEventParser: Sendable {
         switch field {
         case "event": event = value
         case "data":
-            dataBytes += (data.isEmpty ? 0 : 1) + (line.endIndex - valueStart)
+            // What is held: invalid UTF-8 decodes to U+FFFD, three bytes for each bad one.
+            dataBytes += (data.isEmpty ? 0 : 1) + value.utf8.count
             data.append(value)
         default: break
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RouterShiftConfiguration
 
 /// The admin API, master key only: virtual keys and routing state.
 struct AdminRoutes {

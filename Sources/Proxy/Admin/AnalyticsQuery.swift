@@ -1,4 +1,5 @@
 import Foundation
+import RouterShiftConfiguration
 
 /// The parameters of /admin/logs, /admin/spend and /admin/stats, which the CLI's `stats` and `logs`
 /// commands pass the same way: filters (`from`, `to`, `key`, `team`, `model`, `deployment`, `endpoint`,
@@ -73,7 +74,7 @@ public struct AnalyticsQuery: Sendable {
             guard seconds.isFinite else { throw .invalid("`\(name)` must be a finite number of seconds.", param: name) }
             return seconds
         }
-        if let duration = YAMLReader.parseDuration(text) { return now - duration }
+        if let duration = ConfigurationLoader.parseDuration(text) { return now - duration }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

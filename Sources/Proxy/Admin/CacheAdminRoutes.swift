@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import RouterShiftConfiguration
 
 /// The cache's admin API, master key only: statistics, purge, export and import.
 struct CacheAdminRoutes {
@@ -43,7 +44,7 @@ struct CacheAdminRoutes {
         } else if let scope = try fields.string("scope") {
             selection = .scope(scope)
         } else if let age = fields.value("older_than") {
-            guard let seconds = age.number ?? age.string.flatMap(YAMLReader.parseDuration) else {
+            guard let seconds = age.number ?? age.string.flatMap(ConfigurationLoader.parseDuration) else {
                 throw GatewayError.invalid(
                     "`older_than` must be seconds or a duration such as 7d.", param: "older_than")
             }

@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import RouterShiftConfiguration
 import VectorIndex
 
 extension SemanticCache {

@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import RouterShiftConfiguration
 
 /// The embedding model a cache configuration names.
 public enum CacheEmbedder {

@@ -1,4 +1,5 @@
 import Foundation
+import RouterShiftConfiguration
 
 /// What the cache keys a request on.
 ///

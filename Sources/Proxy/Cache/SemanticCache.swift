@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import GRDB
+import RouterShiftConfiguration
 import Synchronization
 import VectorIndex
 

@@ -60,6 +60,10 @@ final class ChatChunkSource: @unchecked Sendable {
         }
     }
 
+    private static func overflow(_ error: ServerSentEventParser.Overflow) -> UpstreamFailure {
+        .malformed("a stream event exceeds \(error.limit) bytes (routing.max_stream_event_bytes)")
+    }
+
     func next() async throws(UpstreamFailure) -> ChatChunk? {
         while pendingIndex >= pending.count {
             pending.removeAll(keepingCapacity: true)
@@ -79,7 +83,13 @@ final class ChatChunkSource: @unchecked Sendable {
             bytes = iterator
             guard let buffer else {
                 bytes = nil
-                for event in parser.finish() { pending += try decoder.decode(event) }
+                let last: [ServerSentEvent]
+                do throws(ServerSentEventParser.Overflow) {
+                    last = try parser.finish()
+                } catch {
+                    throw Self.overflow(error)
+                }
+                for event in last { pending += try decoder.decode(event) }
                 if !decoder.isComplete && pending.isEmpty {
                     throw .connection("the upstream closed the stream before it finished")
                 }
@@ -91,8 +101,7 @@ final class ChatChunkSource: @unchecked Sendable {
             } catch {
                 // Drops the upstream response, which closes its connection.
                 bytes = nil
-                throw .malformed(
-                    "a stream event exceeds \(error.limit) bytes (routing.max_stream_event_bytes)")
+                throw Self.overflow(error)
             }
             for event in events { pending += try decoder.decode(event) }
         }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import RouterShiftConfiguration
 
 /// A provider reached over HTTP in the wire protocol of `codec`: the codec encodes the canonical request,
 /// names the URL and the key's header, and decodes the answer or stream; this sends it with the shared

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import RouterShiftConfiguration
 
 /// A request the gateway forwards without modelling it (embeddings, images, audio, rerank, ...), with
 /// the model field set to the deployment's.

@@ -1,3 +1,5 @@
+import RouterShiftConfiguration
+
 /// A circuit breaker for one deployment: closed while it works; open for a cooldown after N consecutive
 /// failures, or an error rate over a window once enough requests passed; then half-open, letting one probe
 /// through, which closes it on success and opens it again on failure.

@@ -1,3 +1,4 @@
+import RouterShiftConfiguration
 import Synchronization
 
 /// One deployment at run time: where requests for a model group may go (a model at a provider), its

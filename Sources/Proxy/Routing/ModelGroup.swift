@@ -1,3 +1,4 @@
+import RouterShiftConfiguration
 import Synchronization
 
 /// A public model name and the deployments that serve it, with the strategy that picks among them.

@@ -1,4 +1,5 @@
 import NIOCore
+import RouterShiftConfiguration
 import Synchronization
 
 /// The one routing loop every endpoint goes through: picks a deployment of the model group by its

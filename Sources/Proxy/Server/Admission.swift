@@ -1,3 +1,5 @@
+import RouterShiftConfiguration
+
 /// The checks every request makes before it costs anything, in order: the model exists, serves the
 /// endpoint asked for and the key may use it; the key and its team are within budget; the key is within
 /// its rate limits. The permit holds the key's concurrency slot and token estimate until released.

@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import HTTPTypes
+import RouterShiftConfiguration
 
 /// The cache's part in serving a chat request: where the request stands with the cache, the lookup
 /// (with coalescing of identical requests), and answering from a hit.

@@ -2,6 +2,7 @@ import Embedding
 import Foundation
 import HTTPTypes
 import NIOCore
+import RouterShiftConfiguration
 
 /// Serves a canonical chat request whatever protocol it arrived in, one concern per file: admission (the
 /// model's authorisation and the key's limits, +Admission), the semantic cache (lookup, coalescing, hits,

@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+import RouterShiftConfiguration
 import Synchronization
 
 /// Time and count limits on client connections, enforced on each connection's pipeline (after HTTP

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import RouterShiftConfiguration
 import ServiceLifecycle
 
 /// The listeners beside the plain HTTP one: HTTPS on the server's port (`server.tls`), the admin

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import RouterShiftConfiguration
 import ServiceLifecycle
 
 /// The gateway assembled from its configuration: store, providers, routing core, limits and routes. It owns

@@ -1,3 +1,5 @@
+import RouterShiftConfiguration
+
 /// The checks every request makes before it costs anything: the model exists, serves the endpoint asked
 /// for, and the caller's key may use it.
 extension RoutingCore {

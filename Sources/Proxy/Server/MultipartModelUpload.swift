@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import Protocols
 
 /// A multipart upload routed by its `model` field: the body is read up to the end of that field (to
 /// authorise and route the model), the field's value is rewritten to the deployment's model, and the rest

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import RouterShiftConfiguration
 
 /// Routes the endpoints the gateway passes through without modelling them (embeddings, images, audio,
 /// rerank, Midjourney, Suno): the model is checked against the key, the call goes through the routing core

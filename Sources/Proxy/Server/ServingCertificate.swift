@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import RouterShiftConfiguration
 import ServiceLifecycle
 import Synchronization
 import UnixSignals

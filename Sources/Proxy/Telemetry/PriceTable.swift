@@ -1,4 +1,5 @@
 import Foundation
+import RouterShiftConfiguration
 import ShippedData
 
 /// Prices per model, from `data/prices.json` (built in) or `pricing.file`, with overrides from the configuration. A model matches its

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RouterShiftConfiguration
 import ServiceLifecycle
 import Synchronization
 

@@ -1,6 +1,7 @@
 import CBLAS
 import Embedding
 import Foundation
+import Tokenizer
 
 /// One side of a pair as the verifier sees it: the text, its tokens and their last hidden states, and the
 /// pooled vector.

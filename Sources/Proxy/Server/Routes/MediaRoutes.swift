@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Protocols
+import RouterShiftConfiguration
 
 /// Images, audio, rerank, Midjourney and Suno: routed like every other endpoint, passed through to the
 /// deployments configured for them.

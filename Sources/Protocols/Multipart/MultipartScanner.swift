@@ -2,17 +2,17 @@ import Foundation
 import NIOCore
 
 /// One part of a multipart body, as its headers describe it.
-struct MultipartPart: Sendable, Equatable {
+package struct MultipartPart: Sendable, Equatable {
     /// The `name` of its `Content-Disposition: form-data` header.
-    var name: String?
+    package var name: String?
     /// The `filename`, for a file part.
-    var filename: String?
+    package var filename: String?
     /// Where its content starts, counted in bytes from the start of the body.
-    var contentStart: Int
+    package var contentStart: Int
 }
 
 /// What a chunk of a multipart body completed.
-enum MultipartEvent: Sendable, Equatable {
+package enum MultipartEvent: Sendable, Equatable {
     /// A part's headers were read; its content follows.
     case partBegan(MultipartPart)
     /// A part's content ended at `contentEnd` (exclusive, counted from the start of the body).
@@ -22,8 +22,8 @@ enum MultipartEvent: Sendable, Equatable {
 }
 
 /// A multipart body the scanner cannot read.
-struct MultipartError: Error, Equatable {
-    let message: String
+package struct MultipartError: Error, Equatable {
+    package let message: String
 }
 
 /// An incremental scanner of `multipart/form-data` (RFC 7578) bytes, fed the body as it arrives.
@@ -32,7 +32,7 @@ struct MultipartError: Error, Equatable {
 /// automaton that carries a partial match from one chunk to the next, and each part's headers are parsed
 /// once, when their blank line arrives. It holds at most `maxHeaderBytes` (one part's headers), never the
 /// content: text that looks like a part inside a file's data is content, not a part.
-struct MultipartScanner: Sendable {
+package struct MultipartScanner: Sendable {
     private enum State: Sendable {
         /// Before the first delimiter (the preamble) or inside a part's content.
         case content
@@ -43,9 +43,9 @@ struct MultipartScanner: Sendable {
     }
 
     /// 16 KiB of headers for one part.
-    static let defaultMaxHeaderBytes = 16 << 10
+    package static let defaultMaxHeaderBytes = 16 << 10
 
-    let maxHeaderBytes: Int
+    package let maxHeaderBytes: Int
     /// `CRLF--boundary`: a part's content ends where this begins.
     private let delimiter: [UInt8]
     /// The Knuth-Morris-Pratt failure function of `delimiter`.
@@ -55,12 +55,12 @@ struct MultipartScanner: Sendable {
     private var header: [UInt8] = []
     private var part: MultipartPart?
     /// Bytes of the body consumed so far.
-    private(set) var offset = 0
+    package private(set) var offset = 0
     /// Steps of the automaton so far, the scanner's work: at most twice the bytes fed, whatever the
     /// chunking.
-    private(set) var steps = 0
+    package private(set) var steps = 0
 
-    init(boundary: String, maxHeaderBytes: Int = Self.defaultMaxHeaderBytes) {
+    package init(boundary: String, maxHeaderBytes: Int = Self.defaultMaxHeaderBytes) {
         delimiter = Array("\r\n--\(boundary)".utf8)
         fallback = Self.failureFunction(delimiter)
         self.maxHeaderBytes = maxHeaderBytes
@@ -72,7 +72,7 @@ struct MultipartScanner: Sendable {
     ///
     /// - Throws: ``MultipartError`` for a part whose headers pass `maxHeaderBytes` or a delimiter followed
     ///   by neither CRLF nor `--`.
-    mutating func scan(_ chunk: ByteBuffer) throws(MultipartError) -> [MultipartEvent] {
+    package mutating func scan(_ chunk: ByteBuffer) throws(MultipartError) -> [MultipartEvent] {
         var events: [MultipartEvent] = []
         var failure: MultipartError?
         chunk.withUnsafeReadableBytes { bytes in
@@ -182,7 +182,7 @@ struct MultipartScanner: Sendable {
     }
 
     /// The `boundary` parameter of a `multipart/form-data` content type.
-    static func boundary(of contentType: String) -> String? {
+    package static func boundary(of contentType: String) -> String? {
         guard let range = contentType.range(of: "boundary=") else { return nil }
         var boundary = String(contentType[range.upperBound...])
         if let end = boundary.firstIndex(of: ";") { boundary = String(boundary[..<end]) }

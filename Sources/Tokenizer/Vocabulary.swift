@@ -12,18 +12,19 @@ public struct Vocabulary: Sendable {
 
     public var count: Int { ids.count }
 
-    /// - Throws: ``EmbeddingError/modelUnreadable(_:)`` if the file is missing or lacks the special tokens.
-    public init(contentsOf url: URL) throws {
+    /// - Throws: ``VocabularyError`` if the file is missing or lacks the special tokens.
+    public init(contentsOf url: URL) throws(VocabularyError) {
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw EmbeddingError.modelUnreadable("cannot read \(url.path): \(error.localizedDescription)")
+            throw VocabularyError(message: "cannot read \(url.path): \(error.localizedDescription)")
         }
         try self.init(tokens: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
     }
 
-    public init(tokens: [String]) throws {
+    /// - Throws: ``VocabularyError`` if `tokens` lacks `[UNK]`, `[CLS]` or `[SEP]`.
+    public init(tokens: [String]) throws(VocabularyError) {
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
         var longest = 0
@@ -33,7 +34,7 @@ public struct Vocabulary: Sendable {
             longest = max(longest, token.unicodeScalars.count)
         }
         guard let unknown = ids["[UNK]"], let classifier = ids["[CLS]"], let separator = ids["[SEP]"] else {
-            throw EmbeddingError.modelUnreadable("vocabulary lacks [UNK], [CLS] or [SEP]")
+            throw VocabularyError(message: "vocabulary lacks [UNK], [CLS] or [SEP]")
         }
         self.ids = ids
         self.tokens = tokens.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
@@ -47,4 +48,10 @@ public struct Vocabulary: Sendable {
 
     /// The token with this id, or nil outside the vocabulary.
     public func token(_ id: Int32) -> String? { tokens.indices.contains(Int(id)) ? tokens[Int(id)] : nil }
+}
+
+/// A vocabulary file that cannot be read or lacks the special tokens.
+public struct VocabularyError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
