@@ -116,11 +116,14 @@ struct LiveGateway {
         try await send(path, method: .GET, body: nil, key: key, headers: [])
     }
 
-    func send(_ path: String, method: HTTPMethod, body: [UInt8]?, key: String?, headers: [(String, String)])
-        async throws
+    /// - Parameter base: the URL `path` is relative to; the gateway's by default.
+    func send(
+        _ path: String, method: HTTPMethod, body: [UInt8]?, key: String?, headers: [(String, String)],
+        base: String? = nil
+    ) async throws
         -> (status: Int, headers: HTTPHeaders, body: JSONValue, text: String)
     {
-        var request = HTTPClientRequest(url: baseURL + path)
+        var request = HTTPClientRequest(url: (base ?? baseURL) + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)")
         request.headers.add(name: "Content-Type", value: "application/json")

@@ -83,6 +83,8 @@ public struct GatewayConfiguration: Sendable {
         public var cacheEnabled = true
         /// What the group serves; requests to other endpoints are refused before any upstream call.
         public var endpoints: Set<Endpoint> = [.chat]
+        /// `translation.unsupported` for this group, overriding `routing.translation.unsupported`.
+        package var unsupportedParameters: Translation.Policy?
     }
 
     /// A kind of request a model group serves, and the paths that make it.
@@ -137,6 +139,14 @@ public struct GatewayConfiguration: Sendable {
         /// The share of latency-routed requests sent to a deployment other than the fastest.
         public var latencyExploration = 0.05
         public var breaker = Breaker()
+        /// `translation.unsupported`: what a parameter a deployment's protocol cannot express gets, a 400
+        /// naming it (`refuse`) or being left out and named in `x-routershift-dropped-params` (`drop`).
+        package var unsupportedParameters = Translation.Policy.refuse
+    }
+
+    /// The translation policy of the model group `name`.
+    package func unsupportedParameters(inGroup name: String) -> Translation.Policy {
+        models.first { $0.name == name }?.unsupportedParameters ?? routing.unsupportedParameters
     }
 
     public enum CacheScope: String, Sendable, CaseIterable {

@@ -38,6 +38,11 @@ struct HTTPChatProvider: ProviderAdapter {
         let body = try codec.upstreamRequest(upstream, model: model).serialized()
         var headers = headers
         if stream { headers.append(("Accept", "text/event-stream")) }
+        if request.origin == codec.wireProtocol {
+            for name in codec.forwardedHeaders {
+                if let value = request.headers[name] { headers.append((name, value)) }
+            }
+        }
         return try await sendChecked(
             httpRequest(
                 url: configuration.baseURL + codec.upstreamPath(model: model, stream: stream), headers: headers,
@@ -49,14 +54,14 @@ struct HTTPChatProvider: ProviderAdapter {
         -> ChatResponse
     {
         let response = try await send(request, model: model, stream: false, deadline: deadline)
-        return try codec.upstreamResponse(try await readJSON(response), publicModel: request.model)
+        return try codec.upstreamResponse(try await readJSON(response), answering: request)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
         -> ChatChunkSource
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
-        return ChatChunkSource(body: response.body, decoder: codec.streamDecoder(publicModel: request.model))
+        return ChatChunkSource(body: response.body, decoder: codec.streamDecoder(answering: request))
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
