@@ -18,7 +18,8 @@ public struct MockContext: RequestContext {
     }
 }
 
-/// A fake provider on a local port: speaks OpenAI (chat, embeddings, models, images, audio, rerank),
+/// A fake provider on a local port: speaks OpenAI (chat, completions, embeddings, moderations, models, images,
+/// audio, rerank),
 /// Anthropic messages, Gemini generateContent and the Midjourney and Suno task APIs, streamed or not, with
 /// deterministic answers and the faults ``MockOptions`` asks for. `GET /mock/stats` counts requests per
 /// path and model.
@@ -44,6 +45,8 @@ public final class MockUpstreamServer: Sendable {
         }
         router.post("/v1/chat/completions") { request, context in try await self.openAIChat(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context: context) }
+        router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
+        router.post("/v1/moderations") { request, context in try await self.moderations(request, context: context) }
         router.post("/v1/messages") { request, context in try await self.anthropicMessages(request, context: context) }
         router.post("/v1beta/models/:action") { request, context in try await self.gemini(request, context: context) }
         registerMediaRoutes(on: router)

@@ -125,7 +125,8 @@ struct LiveGateway {
     {
         var request = HTTPClientRequest(url: (base ?? baseURL) + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)")
+        // An empty key sends none, for requests that authenticate with a header of their own.
+        if key != "" { request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)") }
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }

@@ -97,6 +97,8 @@ public struct GatewayConfiguration: Sendable {
         case rerank
         case midjourney
         case suno
+        case completions
+        case moderations
 
         public var paths: [String] {
             switch self {
@@ -113,6 +115,8 @@ public struct GatewayConfiguration: Sendable {
             case .rerank: ["/v1/rerank"]
             case .midjourney: ["/v1/midjourney/imagine"]
             case .suno: ["/v1/suno/generate"]
+            case .completions: ["/v1/completions"]
+            case .moderations: ["/v1/moderations"]
             }
         }
 

@@ -14,6 +14,16 @@ struct PassthroughService: Sendable {
         _ body: JSONValue, endpoint: GatewayConfiguration.Endpoint, path: String, model: String, principal: Principal,
         channel: any Channel
     ) async throws -> Response {
+        let (answer, deployment) = try await jsonAnswer(
+            body, endpoint: endpoint, path: path, model: model, principal: principal, channel: channel)
+        return jsonResponse(answer, headers: ChatService.headers(deployment))
+    }
+
+    /// The answer ``json(_:endpoint:path:model:principal:channel:)`` sends, for routes that reshape it.
+    func jsonAnswer(
+        _ body: JSONValue, endpoint: GatewayConfiguration.Endpoint, path: String, model: String, principal: Principal,
+        channel: any Channel
+    ) async throws -> (JSONValue, Deployment) {
         let (received, deployment) = try await forward(
             endpoint, path: path, model: model, principal: principal, channel: channel, singleAttempt: false,
             call: { _ in ForwardedCall(path: path, body: .json(body)) },
@@ -29,7 +39,7 @@ struct PassthroughService: Sendable {
             object["model"] = JSONValue.string(model)
             answer = .object(object)
         }
-        return jsonResponse(answer, headers: ChatService.headers(deployment))
+        return (answer, deployment)
     }
 
     /// A JSON request whose answer (audio, say) is streamed back to the client as it arrives.

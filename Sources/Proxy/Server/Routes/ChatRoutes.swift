@@ -12,6 +12,12 @@ struct ChatRoutes {
             for route in codec.routes {
                 router.post(RouterPath(route.path)) { request, context in
                     let body = try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes)
+                    if codec.wireProtocol == .gemini, let action = context.parameters.get("action"),
+                        let answer = try await GeminiActionRoutes(gateway: gateway).respond(
+                            to: action, body: body, context: context)
+                    {
+                        return answer
+                    }
                     let query = request.uri.queryParameters
                     return try await serve(
                         body, codec: codec, route: route, parameter: { context.parameters.get($0) },
