@@ -48,6 +48,9 @@ public final class MockUpstreamServer: Sendable {
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
         router.post("/v1/moderations") { request, context in try await self.moderations(request, context: context) }
         router.post("/v1/messages") { request, context in try await self.anthropicMessages(request, context: context) }
+        router.post("/v1/messages/count_tokens") { request, context in
+            try await self.anthropicCountTokens(request, context: context)
+        }
         router.post("/v1beta/models/:action") { request, context in try await self.gemini(request, context: context) }
         registerMediaRoutes(on: router)
         router.get("/mock/stats") { _, _ in self.json(["requests": self.counts.withLock { $0 }]) }

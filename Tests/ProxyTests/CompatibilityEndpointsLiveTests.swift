@@ -42,29 +42,36 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func tokensAreCountedAsAnEstimateWithoutAnUpstreamCall() async throws {
+    @Test(.timeLimit(.minutes(1))) func tokensAreCountedByAnthropicOrEstimated() async throws {
         try await LiveGateway.run(yaml: Self.yaml) { live in
             let prompt = "How many tokens does this short question take?"
-            let anthropic = try await live.post(
-                "/v1/messages/count_tokens",
-                ["model": "claude", "messages": [["role": "user", "content": .string(prompt)]]],
-                headers: Self.anthropicHeaders)
-            #expect(anthropic.status == 200, "\(anthropic.text)")
-            let counted = try #require(anthropic.body["input_tokens"]?.integer)
+            let messages: JSONValue = [["role": "user", "content": .string(prompt)]]
+            let estimated = try await live.post(
+                "/v1/messages/count_tokens", ["model": "chat", "messages": messages], headers: Self.anthropicHeaders)
+            #expect(estimated.status == 200, "\(estimated.text)")
+            let counted = try #require(estimated.body["input_tokens"]?.integer)
             #expect(counted >= 8 && counted <= 24)
-            #expect(anthropic.headers.first(name: "x-routershift-token-count") == "estimate")
+            #expect(estimated.headers.first(name: "x-routershift-token-count") == "estimate")
+            #expect(try await live.upstreamCount("mock-small") == 0)
 
             let gemini = try await live.post(
                 "/v1beta/models/chat:countTokens",
                 ["contents": [["role": "user", "parts": [["text": .string(prompt)]]]]])
             #expect(gemini.body["totalTokens"]?.integer == counted)
 
+            // An Anthropic-only group counts with Anthropic (the mock: 1.3 tokens a word).
+            let native = try await live.post(
+                "/v1/messages/count_tokens", ["model": "claude", "messages": messages], headers: Self.anthropicHeaders)
+            #expect(native.status == 200, "\(native.text)")
+            #expect(native.body["input_tokens"] == 11)
+            #expect(native.headers.first(name: "x-routershift-token-count") == nil)
+            #expect(try await live.upstreamCount("mock-small", path: "/v1/messages/count_tokens") == 1)
+
             let invalid = try await live.post("/v1/messages/count_tokens", ["model": "claude"])
             #expect(invalid.status == 400 && invalid.body["type"] == "error")
             let unknown = try await live.post(
                 "/v1/messages/count_tokens", ["model": "nope", "messages": [["role": "user", "content": "Hi"]]])
             #expect(unknown.status == 404)
-            #expect(try await live.upstreamCount("mock-small", path: "/v1/messages") == 0)
         }
     }
 

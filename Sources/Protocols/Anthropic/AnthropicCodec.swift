@@ -5,6 +5,8 @@ import Canonical
 package struct AnthropicCodec: ChatCodec {
     /// The `anthropic-version` sent upstream.
     package static let apiVersion = "2023-06-01"
+    /// Where Anthropic counts a message request's tokens, relative to the provider's base URL.
+    package static let countTokensPath = "/v1/messages/count_tokens"
 
     package init() {}
 

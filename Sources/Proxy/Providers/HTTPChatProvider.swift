@@ -67,7 +67,8 @@ struct HTTPChatProvider: ProviderAdapter {
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
         -> ForwardedResponse
     {
-        guard kind == .openAI else {
+        // Anthropic-kind providers forward only token counting, which has no canonical form.
+        guard kind == .openAI || (kind == .anthropic && call.path == AnthropicCodec.countTokensPath) else {
             throw .unsupported("\(codec.wireProtocol.displayName) deployments do not serve \(call.path).")
         }
         var httpHeaders = headers.filter { $0.0 != "Content-Type" }

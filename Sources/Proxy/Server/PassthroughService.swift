@@ -73,7 +73,8 @@ struct PassthroughService: Sendable {
         tokens: @Sendable (Value) -> Int = { _ in 0 }
     ) async throws -> (Value, Deployment) {
         let started = Date()
-        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: "/v1" + path, model: model)
+        let logged = path.hasPrefix("/v1/") ? path : "/v1" + path
+        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: logged, model: model)
         let permit: KeyPermit
         do {
             permit = try gateway.admission.admit(model: model, for: endpoint, principal: principal, estimatedTokens: 0)

@@ -4,7 +4,8 @@ import Hummingbird
 /// Counting a prompt's tokens without generating: Anthropic's `POST /v1/messages/count_tokens`
 /// (`{"input_tokens": N}`) and Gemini's `POST /v1beta/models/{model}:countTokens` (`{"totalTokens": N}`,
 /// reached through ``GeminiActionRoutes``). The request is validated as the chat request it counts and
-/// the model checked against the key; the count is ``TokenEstimate``'s, marked as an estimate.
+/// the model checked against the key. A group served only by Anthropic-kind deployments has Anthropic count
+/// (routed like chat); otherwise the count is ``TokenEstimate``'s, marked as an estimate.
 struct TokenCountRoutes {
     let gateway: Gateway
 
@@ -18,7 +19,26 @@ struct TokenCountRoutes {
                 counted = .object(object)
             }
             let chat = try AnthropicDecoding.request(counted)
-            return try answer(["input_tokens": .integer(Int64(count(chat, context: context)))])
+            guard servedByAnthropicOnly(chat.model) else {
+                return try answer(["input_tokens": .integer(Int64(count(chat, context: context)))])
+            }
+            // Anthropic upstreams count with their own tokenizer.
+            let (native, deployment) = try await gateway.passthrough.jsonAnswer(
+                body, endpoint: .chat, path: AnthropicCodec.countTokensPath, model: chat.model,
+                principal: context.principal!, channel: context.channel)
+            guard let tokens = native["input_tokens"]?.integer else {
+                throw GatewayError(.upstreamFailed, "The upstream answered count_tokens without `input_tokens`.")
+            }
+            return jsonResponse(["input_tokens": .integer(tokens)], headers: ChatService.headers(deployment))
+        }
+    }
+
+    /// Whether every deployment of the group `model` is Anthropic-kind, so any of them can count natively.
+    private func servedByAnthropicOnly(_ model: String) -> Bool {
+        let configuration = gateway.configuration
+        guard let group = configuration.models.first(where: { $0.name == model }) else { return false }
+        return group.deployments.allSatisfy { deployment in
+            configuration.providers.first { $0.name == deployment.provider }?.kind == .anthropic
         }
     }
 
