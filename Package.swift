@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "RouterShiftConfiguration",
-            dependencies: ["Embedding", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Embedding", "Protocols", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "FuzzTargets",

@@ -7,13 +7,20 @@ public struct ChatChunk: Sendable, Hashable {
     public var choices: [ChunkChoice]
     /// Set on the final usage chunk.
     public var usage: Usage?
+    /// The prompt's tokens when they are known as the stream starts (an Anthropic upstream's
+    /// `message_start`, a cached answer), for protocols that report them first; the final `usage` still
+    /// carries the full count.
+    public var promptTokens: Int?
 
-    public init(id: String, model: String, created: Int, choices: [ChunkChoice], usage: Usage? = nil) {
+    public init(
+        id: String, model: String, created: Int, choices: [ChunkChoice], usage: Usage? = nil, promptTokens: Int? = nil
+    ) {
         self.id = id
         self.model = model
         self.created = created
         self.choices = choices
         self.usage = usage
+        self.promptTokens = promptTokens
     }
 }
 

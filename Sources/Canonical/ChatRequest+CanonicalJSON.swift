@@ -33,6 +33,7 @@ extension ChatRequest {
         if stream { object["stream"] = true }
         if includeUsage { object["stream_options"] = ["include_usage": true] }
         if !extra.isEmpty { object["extra"] = .object(extra) }
+        if !headers.isEmpty { object["headers"] = .object(headers.mapValues(JSONValue.string)) }
         return .object(object)
     }
 
@@ -71,6 +72,12 @@ extension ChatRequest {
             stream: try fields.bool("stream") ?? false,
             includeUsage: try fields.fields("stream_options")?.bool("include_usage") ?? false,
             extra: try fields.fields("extra")?.object ?? [:], origin: origin)
+        for (name, value) in try fields.fields("headers")?.object ?? [:] {
+            guard let text = value.string else {
+                throw .invalid("`headers.\(name)` must be a string.", param: "headers.\(name)")
+            }
+            headers[name] = text
+        }
     }
 }
 

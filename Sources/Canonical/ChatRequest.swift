@@ -29,6 +29,9 @@ public struct ChatRequest: Sendable, Hashable {
     public var extra: [String: JSONValue]
     /// The protocol the request arrived in.
     public var origin: ClientProtocol
+    /// Request headers of `origin`'s vocabulary that can change the answer (`anthropic-beta`), by lower-case
+    /// name: passed on to upstreams of that protocol, and part of the cache scope.
+    public var headers: [String: String] = [:]
 
     public init(
         model: String, messages: [ChatMessage], temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil,

@@ -116,6 +116,7 @@ extension ChatResponse {
             }
             chunks.append(chunk(ChunkChoice(index: choice.index, finishReason: choice.finishReason ?? .stop)))
         }
+        if !chunks.isEmpty { chunks[0].promptTokens = usage?.promptTokens }
         if includeUsage, let usage {
             chunks.append(ChatChunk(id: id, model: model, created: created, choices: [], usage: usage))
         }

@@ -3,6 +3,25 @@ import HTTPTypes
 import Hummingbird
 
 extension MockUpstreamServer {
+    /// Anthropic's token count: the mock's word-count tokens of every message's text.
+    func anthropicCountTokens(_ request: Request, context: MockContext) async throws -> Response {
+        let body = try await readBody(request)
+        let model = body["model"] as? String ?? "mock"
+        let (_, failure) = try await prepare(
+            request, context: context, model: model, path: "/v1/messages/count_tokens"
+        ) { status in ["type": "error", "error": ["type": "api_error", "message": "mock upstream error \(status)"]] }
+        if let failure { return failure }
+        guard request.headers[HTTPField.Name("anthropic-version")!] != nil else {
+            return json(
+                [
+                    "type": "error",
+                    "error": ["type": "invalid_request_error", "message": "anthropic-version header is required"],
+                ], status: .badRequest)
+        }
+        let messages = body["messages"] as? [[String: Any]] ?? []
+        return json(["input_tokens": MockAnswers.tokens(Self.lastUserText(messages))])
+    }
+
     func anthropicMessages(_ request: Request, context: MockContext) async throws -> Response {
         let body = try await readBody(request)
         let model = body["model"] as? String ?? "mock"

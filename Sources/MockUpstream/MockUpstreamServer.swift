@@ -18,13 +18,16 @@ public struct MockContext: RequestContext {
     }
 }
 
-/// A fake provider on a local port: speaks OpenAI (chat, embeddings, models, images, audio, rerank),
+/// A fake provider on a local port: speaks OpenAI (chat, completions, embeddings, moderations, models, images,
+/// audio, rerank),
 /// Anthropic messages, Gemini generateContent and the Midjourney and Suno task APIs, streamed or not, with
 /// deterministic answers and the faults ``MockOptions`` asks for. `GET /mock/stats` counts requests per
 /// path and model.
 public final class MockUpstreamServer: Sendable {
     let options: MockOptions
     let counts = Mutex<[String: Int]>([:])
+    /// The last chat request per path, as `GET /mock/last?path=` shows it: its body and headers.
+    let lastRequests = Mutex<[String: Data]>([:])
     private let random: Mutex<UInt64>
 
     public init(options: MockOptions) {
@@ -42,10 +45,22 @@ public final class MockUpstreamServer: Sendable {
         }
         router.post("/v1/chat/completions") { request, context in try await self.openAIChat(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context: context) }
+        router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
+        router.post("/v1/moderations") { request, context in try await self.moderations(request, context: context) }
         router.post("/v1/messages") { request, context in try await self.anthropicMessages(request, context: context) }
+        router.post("/v1/messages/count_tokens") { request, context in
+            try await self.anthropicCountTokens(request, context: context)
+        }
         router.post("/v1beta/models/:action") { request, context in try await self.gemini(request, context: context) }
         registerMediaRoutes(on: router)
         router.get("/mock/stats") { _, _ in self.json(["requests": self.counts.withLock { $0 }]) }
+        router.get("/mock/last") { request, _ in
+            let path = request.uri.queryParameters["path"].map(String.init) ?? ""
+            let data = self.lastRequests.withLock { $0[path] } ?? Data("{}".utf8)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         router.post("/mock/reset") { _, _ in
             self.counts.withLock { $0.removeAll() }
             return self.json(["reset": true])
@@ -80,7 +95,16 @@ public final class MockUpstreamServer: Sendable {
 
     func readBody(_ request: Request) async throws -> [String: Any] {
         let buffer = try await request.body.collect(upTo: 64 * 1024 * 1024)
-        return (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]) ?? [:]
+        let body = (try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]) ?? [:]
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        headers["authorization"] = nil
+        headers["x-api-key"] = nil
+        headers["x-goog-api-key"] = nil
+        let path = request.uri.path
+        let record = (try? JSONSerialization.data(withJSONObject: ["body": body, "headers": headers])) ?? Data()
+        lastRequests.withLock { $0[path] = record }
+        return body
     }
 
     /// Counts the request, applies latency, hangs and injected errors; returns the behaviour, or the error

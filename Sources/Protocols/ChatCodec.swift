@@ -49,6 +49,21 @@ package protocol ChatCodec: Sendable {
 
     /// The decoder of an upstream's stream.
     func streamDecoder(publicModel: String) -> any ChatStreamDecoder
+
+    /// An upstream's complete answer to `request` (which may have been encoded in a way the answer must
+    /// undo, as Anthropic's forced JSON tool); by default ``upstreamResponse(_:publicModel:)``.
+    func upstreamResponse(_ body: JSONValue, answering request: ChatRequest) throws(UpstreamFailure) -> ChatResponse
+
+    /// The decoder of an upstream's stream answering `request`; by default ``streamDecoder(publicModel:)``.
+    func streamDecoder(answering request: ChatRequest) -> any ChatStreamDecoder
+
+    /// The encoder of a stream answering `request` at `route`, whose query is `query` (Gemini's `alt=sse`);
+    /// by default ``eventEncoder(for:)``.
+    func eventEncoder(for request: ChatRequest, route: ChatRoute, query: (String) -> String?) -> any ChatEventEncoder
+
+    /// Request headers of this protocol that go on to upstreams of the same protocol (`anthropic-beta`), in
+    /// ``ChatRequest/headers``; none by default.
+    var forwardedHeaders: [String] { get }
 }
 
 extension ChatCodec {
@@ -56,6 +71,24 @@ extension ChatCodec {
     package func errorBody(_ error: GatewayError) -> JSONValue { error.body(for: wireProtocol) }
 
     package var upstreamHeaders: [(name: String, value: String)] { [] }
+
+    package func upstreamResponse(_ body: JSONValue, answering request: ChatRequest) throws(UpstreamFailure)
+        -> ChatResponse
+    {
+        try upstreamResponse(body, publicModel: request.model)
+    }
+
+    package func streamDecoder(answering request: ChatRequest) -> any ChatStreamDecoder {
+        streamDecoder(publicModel: request.model)
+    }
+
+    package func eventEncoder(for request: ChatRequest, route: ChatRoute, query: (String) -> String?)
+        -> any ChatEventEncoder
+    {
+        eventEncoder(for: request)
+    }
+
+    package var forwardedHeaders: [String] { [] }
 }
 
 /// A path a codec serves.

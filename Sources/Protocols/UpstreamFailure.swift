@@ -11,8 +11,9 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case status(Int, message: String, retryAfter: Double?)
     /// The upstream answered 2xx with something that is not what the protocol promises.
     case malformed(String)
-    /// The request cannot be sent to this deployment at all (a feature its protocol cannot express).
-    case unsupported(String)
+    /// The request cannot be sent to this deployment at all (a feature its protocol cannot express), with
+    /// the parameter at fault when there is one.
+    case unsupported(String, param: String? = nil)
     /// The client went away.
     case cancelled
 
@@ -45,7 +46,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         case .timeout: "timed out"
         case .status(let status, let message, _): "answered \(status): \(message)"
         case .malformed(let reason): "malformed answer: \(reason)"
-        case .unsupported(let reason): reason
+        case .unsupported(let reason, _): reason
         case .cancelled: "cancelled"
         }
     }
@@ -77,7 +78,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         case .malformed(let reason):
             GatewayError(
                 .upstreamFailed, "The upstream provider answered malformed data: \(reason)", code: "upstream_malformed")
-        case .unsupported(let reason): GatewayError.invalid(reason)
+        case .unsupported(let reason, let param): GatewayError.invalid(reason, param: param)
         case .cancelled: GatewayError(.invalidRequest, "The request was cancelled.", code: "cancelled")
         }
     }

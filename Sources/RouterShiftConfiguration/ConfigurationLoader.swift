@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import Protocols
 import Yams
 
 /// Reads `routershift.yaml`: parses the YAML, resolves `env:` references, checks every value and the
@@ -219,7 +220,10 @@ public enum ConfigurationLoader {
             let path = "models[\(index)]"
             let fields = reader.mapping(
                 item, path: path,
-                allowed: ["name", "strategy", "deployments", "fallbacks", "cache_threshold", "cache", "endpoints"])
+                allowed: [
+                    "name", "strategy", "deployments", "fallbacks", "cache_threshold", "cache", "endpoints",
+                    "translation",
+                ])
             guard let name = reader.requiredString(fields["name"], path: "\(path).name", parent: item) else { continue }
             if groups.contains(where: { $0.name == name }) {
                 reader.problem("\(path).name", fields["name"], "model `\(name)` is defined twice")
@@ -262,12 +266,26 @@ public enum ConfigurationLoader {
             if let endpointNodes = fields["endpoints"] {
                 group.endpoints = readEndpoints(endpointNodes, path: "\(path).endpoints", reader: reader)
             }
+            group.unsupportedParameters = readTranslation(
+                fields["translation"], path: "\(path).translation", reader: reader)
             groups.append(group)
         }
         for fallback in fallbackNodes where !groups.contains(where: { $0.name == fallback.name }) {
             reader.problem(fallback.path, fallback.node, "no model named `\(fallback.name)` is configured")
         }
         return groups
+    }
+
+    /// `translation: { unsupported: refuse | drop }`.
+    private static func readTranslation(_ node: Node?, path: String, reader: YAMLReader) -> Translation.Policy? {
+        let fields = reader.mapping(node, path: path, allowed: ["unsupported"])
+        guard let name = reader.string(fields["unsupported"], path: "\(path).unsupported") else { return nil }
+        guard let policy = Translation.Policy(rawValue: name) else {
+            let names = Translation.Policy.allCases.map(\.rawValue).joined(separator: ", ")
+            reader.problem("\(path).unsupported", fields["unsupported"], "must be one of \(names), not `\(name)`")
+            return nil
+        }
+        return policy
     }
 
     private static func readEndpoints(_ node: Node, path: String, reader: YAMLReader)
@@ -320,8 +338,11 @@ public enum ConfigurationLoader {
             node, path: "routing",
             allowed: [
                 "retries", "backoff", "max_backoff", "deadline", "latency_exploration", "breaker",
-                "max_stream_event_bytes", "max_response_bytes", "max_stream_capture_bytes",
+                "max_stream_event_bytes", "max_response_bytes", "max_stream_capture_bytes", "translation",
             ])
+        if let policy = readTranslation(fields["translation"], path: "routing.translation", reader: reader) {
+            routing.unsupportedParameters = policy
+        }
         if let retries = reader.int(fields["retries"], path: "routing.retries", range: 0...20) {
             routing.retries = retries
         }

@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import Protocols
 
 /// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
 /// Relative paths in a file are resolved against the file's folder (``resolvingPaths(against:)``).
@@ -93,6 +94,8 @@ public struct GatewayConfiguration: Sendable {
         public var cacheEnabled = true
         /// What the group serves; requests to other endpoints are refused before any upstream call.
         public var endpoints: Set<Endpoint> = [.chat]
+        /// `translation.unsupported` for this group, overriding `routing.translation.unsupported`.
+        package var unsupportedParameters: Translation.Policy?
     }
 
     /// A kind of request a model group serves, and the paths that make it.
@@ -105,6 +108,8 @@ public struct GatewayConfiguration: Sendable {
         case rerank
         case midjourney
         case suno
+        case completions
+        case moderations
 
         public var paths: [String] {
             switch self {
@@ -121,6 +126,8 @@ public struct GatewayConfiguration: Sendable {
             case .rerank: ["/v1/rerank"]
             case .midjourney: ["/v1/midjourney/imagine"]
             case .suno: ["/v1/suno/generate"]
+            case .completions: ["/v1/completions"]
+            case .moderations: ["/v1/moderations"]
             }
         }
 
@@ -154,6 +161,14 @@ public struct GatewayConfiguration: Sendable {
         /// The most of a streamed answer kept to store it in the cache; a longer stream is relayed in full
         /// but not cached.
         public var maxStreamCaptureBytes = 4 << 20
+        /// `translation.unsupported`: what a parameter a deployment's protocol cannot express gets, a 400
+        /// naming it (`refuse`) or being left out and named in `x-routershift-dropped-params` (`drop`).
+        package var unsupportedParameters = Translation.Policy.refuse
+    }
+
+    /// The translation policy of the model group `name`.
+    package func unsupportedParameters(inGroup name: String) -> Translation.Policy {
+        models.first { $0.name == name }?.unsupportedParameters ?? routing.unsupportedParameters
     }
 
     public enum CacheScope: String, Sendable, CaseIterable {

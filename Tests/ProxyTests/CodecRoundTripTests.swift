@@ -70,11 +70,7 @@ import Testing
         #expect(accumulator.isComplete)
         #expect(Self.essence(accumulator.response).dropLast() == Self.essence(Self.response).dropLast())
         #expect(accumulator.usage?.completionTokens == Self.response.usage?.completionTokens)
-        withKnownIssue("Anthropic's message_start reports input_tokens 0 (issue 13, faithful translation)") {
-            #expect(accumulator.usage?.promptTokens == Self.response.usage?.promptTokens)
-        } when: {
-            wireProtocol == .anthropic
-        }
+        #expect(accumulator.usage?.promptTokens == Self.response.usage?.promptTokens)
     }
 
     @Test(arguments: ChatCodecs.all.map(\.wireProtocol))

@@ -124,13 +124,17 @@ struct LiveGateway {
         try await send(path, method: .GET, body: nil, key: key, headers: [])
     }
 
-    func send(_ path: String, method: HTTPMethod, body: [UInt8]?, key: String?, headers: [(String, String)])
-        async throws
+    /// - Parameter base: the URL `path` is relative to; the gateway's by default.
+    func send(
+        _ path: String, method: HTTPMethod, body: [UInt8]?, key: String?, headers: [(String, String)],
+        base: String? = nil
+    ) async throws
         -> (status: Int, headers: HTTPHeaders, body: JSONValue, text: String)
     {
-        var request = HTTPClientRequest(url: baseURL + path)
+        var request = HTTPClientRequest(url: (base ?? baseURL) + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)")
+        // An empty key sends none, for requests that authenticate with a header of their own.
+        if key != "" { request.headers.add(name: "Authorization", value: "Bearer \(key ?? Self.masterKey)") }
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }

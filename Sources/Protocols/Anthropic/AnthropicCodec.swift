@@ -5,6 +5,8 @@ import Canonical
 package struct AnthropicCodec: ChatCodec {
     /// The `anthropic-version` sent upstream.
     package static let apiVersion = "2023-06-01"
+    /// Where Anthropic counts a message request's tokens, relative to the provider's base URL.
+    package static let countTokensPath = "/v1/messages/count_tokens"
 
     package init() {}
 
@@ -36,4 +38,18 @@ package struct AnthropicCodec: ChatCodec {
     package func streamDecoder(publicModel: String) -> any ChatStreamDecoder {
         AnthropicStreamDecoder(publicModel: publicModel)
     }
+
+    package func upstreamResponse(_ body: JSONValue, answering request: ChatRequest) throws(UpstreamFailure)
+        -> ChatResponse
+    {
+        let response = try AnthropicDecoding.response(body, publicModel: request.model)
+        return AnthropicEncoding.usesJSONTool(request) ? AnthropicDecoding.unwrappingJSONTool(response) : response
+    }
+
+    package func streamDecoder(answering request: ChatRequest) -> any ChatStreamDecoder {
+        AnthropicStreamDecoder(publicModel: request.model, unwrapsJSONTool: AnthropicEncoding.usesJSONTool(request))
+    }
+
+    /// The beta features an Anthropic client enables go to Anthropic upstreams with its request.
+    package var forwardedHeaders: [String] { ["anthropic-beta"] }
 }

@@ -37,15 +37,28 @@ package enum AnthropicDecoding {
         for (index, value) in messageValues.enumerated() {
             messages += try message(value, path: "messages[\(index)]")
         }
+        var extra = fields.remaining(excluding: modelledRequestFields)
         var tools: [ToolDefinition]?
         if let values = try fields.array("tools") {
-            tools = try values.enumerated().map { index, value throws(GatewayError) in
+            // Server tools (`web_search_20250305`, `code_execution_...`) run at Anthropic: they stay in
+            // Anthropic's vocabulary (`extra`), for Anthropic upstreams only; custom tools are functions.
+            var servers: [JSONValue] = []
+            var functions: [ToolDefinition] = []
+            for (index, value) in values.enumerated() {
                 let tool = try JSONFields(value, path: "tools[\(index)]")
-                return ToolDefinition(
-                    name: try tool.requiredString("name"), description: try tool.string("description"),
-                    parameters: tool.value("input_schema"))
+                guard try tool.string("type") ?? "custom" == "custom" else {
+                    servers.append(value)
+                    continue
+                }
+                functions.append(
+                    ToolDefinition(
+                        name: try tool.requiredString("name"), description: try tool.string("description"),
+                        parameters: tool.value("input_schema")))
             }
+            if !servers.isEmpty { extra["tools"] = .array(servers) }
+            if !functions.isEmpty || servers.isEmpty { tools = functions }
         }
+        let responseFormat = try structuredOutput(fields, extra: &extra)
         var toolChoice: ToolChoice?
         var parallelToolCalls: Bool?
         if let choice = try fields.fields("tool_choice") {
@@ -62,10 +75,35 @@ package enum AnthropicDecoding {
             model: model, messages: messages, temperature: try fields.number("temperature", in: 0...1),
             topP: try fields.number("top_p", in: 0...1), topK: try fields.int("top_k", atLeast: 1),
             maxTokens: maxTokens,
-            stop: try fields.strings("stop_sequences"), tools: tools, toolChoice: toolChoice,
-            parallelToolCalls: parallelToolCalls,
+            stop: try fields.strings("stop_sequences"), responseFormat: responseFormat, tools: tools,
+            toolChoice: toolChoice, parallelToolCalls: parallelToolCalls,
             user: try fields.fields("metadata")?.string("user_id"), stream: try fields.bool("stream") ?? false,
-            includeUsage: true, extra: fields.remaining(excluding: modelledRequestFields), origin: .anthropic)
+            includeUsage: true, extra: extra, origin: .anthropic)
+    }
+
+    /// Anthropic's structured output, `output_config.format` (or the beta's top-level `output_format`), as
+    /// OpenAI's `response_format` json_schema; the rest of `output_config` (`effort`) stays unmodelled.
+    private static func structuredOutput(_ fields: JSONFields, extra: inout [String: JSONValue]) throws(GatewayError)
+        -> JSONValue?
+    {
+        let config = try fields.fields("output_config")
+        let format: JSONFields?
+        if let nested = try config?.fields("format") {
+            format = nested
+            var rest = config?.object ?? [:]
+            rest["format"] = nil
+            extra["output_config"] = rest.isEmpty ? nil : .object(rest)
+        } else if let beta = try fields.fields("output_format") {
+            format = beta
+            extra["output_format"] = nil
+        } else {
+            format = nil
+        }
+        guard let format else { return nil }
+        guard try format.requiredString("type") == "json_schema", let schema = format.value("schema") else {
+            throw .invalid("`\(format.path)` must be a json_schema format with a `schema`.", param: format.path)
+        }
+        return ["type": "json_schema", "json_schema": ["name": "response", "schema": schema]]
     }
 
     /// One Anthropic message; tool results in a user turn become tool messages of their own, before the rest.
@@ -177,6 +215,24 @@ package enum AnthropicDecoding {
             usage: usage(body["usage"]))
     }
 
+    /// An answer to a request whose `response_format` was sent as the forced JSON tool
+    /// (``AnthropicEncoding/jsonToolName``): the tool's input becomes the message text, as OpenAI would
+    /// have answered.
+    package static func unwrappingJSONTool(_ response: ChatResponse) -> ChatResponse {
+        var response = response
+        for index in response.choices.indices {
+            var choice = response.choices[index]
+            guard
+                let position = choice.message.toolCalls.firstIndex(where: { $0.name == AnthropicEncoding.jsonToolName })
+            else { continue }
+            let call = choice.message.toolCalls.remove(at: position)
+            choice.message.content = [.text(call.arguments)]
+            if choice.message.toolCalls.isEmpty && choice.finishReason == .toolCalls { choice.finishReason = .stop }
+            response.choices[index] = choice
+        }
+        return response
+    }
+
     package static func usage(_ value: JSONValue?) -> Usage? {
         guard let value, let input = value["input_tokens"]?.integer else { return nil }
         let cacheRead = value["cache_read_input_tokens"]?.integer ?? 0
@@ -209,9 +265,16 @@ package struct AnthropicStreamDecoder: ChatStreamDecoder {
     private var cachedTokens: Int?
     /// Content block index to tool call index.
     private var toolIndices: [Int: Int] = [:]
+    /// Whether the forced JSON tool's input is the answer's text (``AnthropicEncoding/jsonToolName``).
+    private let unwrapsJSONTool: Bool
+    /// The content block of the forced JSON tool, once it started.
+    private var jsonToolBlock: Int?
 
-    package init(publicModel: String) {
+    /// - Parameter unwrapsJSONTool: whether the request's `response_format` was sent as the forced JSON
+    ///   tool, whose input is then streamed as text.
+    package init(publicModel: String, unwrapsJSONTool: Bool = false) {
         self.publicModel = publicModel
+        self.unwrapsJSONTool = unwrapsJSONTool
     }
 
     private func chunk(_ choice: ChunkChoice) -> ChatChunk {
@@ -228,12 +291,18 @@ package struct AnthropicStreamDecoder: ChatStreamDecoder {
                 inputTokens = usage.promptTokens
                 cachedTokens = usage.cachedPromptTokens
             }
-            return [chunk(ChunkChoice(index: 0, role: .assistant, text: ""))]
+            var first = chunk(ChunkChoice(index: 0, role: .assistant, text: ""))
+            first.promptTokens = inputTokens
+            return [first]
         case "content_block_start":
             let block = json["content_block"] ?? .null
             guard block["type"]?.string == "tool_use" else {
                 let text = block["text"]?.string ?? ""
                 return text.isEmpty ? [] : [chunk(ChunkChoice(index: 0, text: text))]
+            }
+            if unwrapsJSONTool && block["name"]?.string == AnthropicEncoding.jsonToolName {
+                jsonToolBlock = Int(json["index"]?.integer ?? 0)
+                return []
             }
             let index = toolIndices.count
             toolIndices[Int(json["index"]?.integer ?? 0)] = index
@@ -252,7 +321,11 @@ package struct AnthropicStreamDecoder: ChatStreamDecoder {
             case "text_delta":
                 return [chunk(ChunkChoice(index: 0, text: delta["text"]?.string ?? ""))]
             case "input_json_delta":
-                guard let index = toolIndices[Int(json["index"]?.integer ?? 0)] else { return [] }
+                let block = Int(json["index"]?.integer ?? 0)
+                if block == jsonToolBlock {
+                    return [chunk(ChunkChoice(index: 0, text: delta["partial_json"]?.string ?? ""))]
+                }
+                guard let index = toolIndices[block] else { return [] }
                 return [
                     chunk(
                         ChunkChoice(
@@ -264,7 +337,13 @@ package struct AnthropicStreamDecoder: ChatStreamDecoder {
             }
         case "message_delta":
             let output = Int(json["usage"]?["output_tokens"]?.integer ?? 0)
-            let reason = AnthropicDecoding.finishReason(json["delta"]?["stop_reason"]?.string) ?? .stop
+            // Later API versions repeat the input counts here; they win over message_start's.
+            if let usage = AnthropicDecoding.usage(json["usage"]), usage.promptTokens > 0 {
+                inputTokens = usage.promptTokens
+                cachedTokens = usage.cachedPromptTokens
+            }
+            var reason = AnthropicDecoding.finishReason(json["delta"]?["stop_reason"]?.string) ?? .stop
+            if reason == .toolCalls && jsonToolBlock != nil && toolIndices.isEmpty { reason = .stop }
             let usage = Usage(promptTokens: inputTokens, completionTokens: output, cachedPromptTokens: cachedTokens)
             return [
                 chunk(ChunkChoice(index: 0, finishReason: reason)),

@@ -60,15 +60,18 @@ package enum AnthropicEncoding {
 
     // MARK: - For upstreams
 
+    /// The forced tool that carries another protocol's `response_format` to an Anthropic upstream.
+    package static let jsonToolName = "json_response"
+
+    /// Whether `request`'s `response_format` goes upstream as the forced ``jsonToolName`` tool, whose input
+    /// the answer's decoder turns back into text.
+    package static func usesJSONTool(_ request: ChatRequest) -> Bool {
+        guard request.origin != .anthropic else { return false }
+        return ["json_object", "json_schema"].contains(request.responseFormat?["type"]?.string ?? "")
+    }
+
     package static func upstreamRequest(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
-        try Translation.check(
-            request, for: .anthropic,
-            unsupported: [
-                ("n", (request.n ?? 1) > 1), ("seed", request.seed != nil),
-                ("presence_penalty", request.presencePenalty != nil),
-                ("frequency_penalty", request.frequencyPenalty != nil),
-                ("response_format", request.responseFormat != nil),
-            ])
+        try Translation.check(request, for: .anthropic)
         var object = request.origin == .anthropic ? request.extra : [:]
         object["model"] = .string(model)
         object["max_tokens"] = .integer(Int64(request.maxTokens ?? defaultMaxTokens))
@@ -80,7 +83,11 @@ package enum AnthropicEncoding {
         if let topK = request.topK { object["top_k"] = .integer(Int64(topK)) }
         if let stop = request.stop { object["stop_sequences"] = .array(stop.map(JSONValue.string)) }
         if let user = request.user { object["metadata"] = ["user_id": .string(user)] }
-        if let tools = request.tools, !tools.isEmpty {
+        var tools = request.tools ?? []
+        var toolChoice = request.toolChoice
+        try structuredOutput(request, into: &object, tools: &tools, toolChoice: &toolChoice)
+        if !tools.isEmpty {
+            // An Anthropic client's server tools arrive in `extra["tools"]`, beside the custom ones.
             object["tools"] = .array(
                 tools.map { tool in
                     var json: [String: JSONValue] = [
@@ -88,11 +95,11 @@ package enum AnthropicEncoding {
                     ]
                     if let description = tool.description { json["description"] = .string(description) }
                     return .object(json)
-                })
+                } + (object["tools"]?.array ?? []))
         }
-        if request.toolChoice != nil || request.parallelToolCalls == false {
+        if toolChoice != nil || request.parallelToolCalls == false {
             var choice: [String: JSONValue]
-            switch request.toolChoice ?? .auto {
+            switch toolChoice ?? .auto {
             case .auto: choice = ["type": "auto"]
             case .none: choice = ["type": "none"]
             case .required: choice = ["type": "any"]
@@ -103,6 +110,48 @@ package enum AnthropicEncoding {
         }
         if request.stream { object["stream"] = true }
         return .object(object)
+    }
+
+    /// `response_format` for an Anthropic upstream. From an Anthropic client it goes back as the native
+    /// `output_config.format` it came as. From other protocols it becomes a forced tool whose input schema
+    /// is the response schema (`{"type":"object"}` for json_object), and whose input the decoder returns as
+    /// the message text: unlike native structured output, a forced tool works on every Claude model and on
+    /// Anthropic-compatible upstreams (Bedrock, Vertex, proxies), and it also expresses json_object, which
+    /// `output_config` cannot. With tools of the client's own, the JSON tool joins them unforced.
+    private static func structuredOutput(
+        _ request: ChatRequest, into object: inout [String: JSONValue], tools: inout [ToolDefinition],
+        toolChoice: inout ToolChoice?
+    ) throws(UpstreamFailure) {
+        guard let format = request.responseFormat else { return }
+        let type = format["type"]?.string
+        if request.origin == .anthropic, type == "json_schema", let schema = format["json_schema"]?["schema"] {
+            var config = object["output_config"]?.object ?? [:]
+            config["format"] = ["type": "json_schema", "schema": schema]
+            object["output_config"] = .object(config)
+            return
+        }
+        let schema: JSONValue
+        switch type {
+        case "text": return
+        case "json_object": schema = ["type": "object"]
+        case "json_schema":
+            guard let given = format["json_schema"]?["schema"] else {
+                throw .unsupported("`response_format.json_schema.schema` is required.", param: "response_format")
+            }
+            schema = given
+        default:
+            throw .unsupported(
+                "`response_format` of type `\(type ?? "unknown")` is not supported by an Anthropic deployment.",
+                param: "response_format.type")
+        }
+        let name = format["json_schema"]?["name"]?.string
+        let description =
+            "Respond with the answer as this tool's input"
+            + (name.map { ", a `\($0)` object" } ?? ", a JSON object")
+            + (format["json_schema"]?["description"]?.string.map { ": \($0)" } ?? ".")
+        let forced = tools.isEmpty
+        tools.append(ToolDefinition(name: jsonToolName, description: description, parameters: schema))
+        if forced { toolChoice = .function(jsonToolName) }
     }
 
     /// Canonical turns as Anthropic messages: tool results join the user turn that follows the calls, and
@@ -183,7 +232,8 @@ package struct AnthropicEventEncoder: ChatEventEncoder {
         model = chunk.model
         let message: JSONValue = [
             "id": .string(id), "type": "message", "role": "assistant", "model": .string(model), "content": [],
-            "stop_reason": .null, "stop_sequence": .null, "usage": ["input_tokens": 0, "output_tokens": 0],
+            "stop_reason": .null, "stop_sequence": .null,
+            "usage": ["input_tokens": .integer(Int64(chunk.promptTokens ?? 0)), "output_tokens": 0],
         ]
         return [
             Self.event(["type": "message_start", "message": message], name: "message_start"),

@@ -40,6 +40,14 @@ package struct GeminiCodec: ChatCodec {
     package func encodeResponse(_ response: ChatResponse) -> JSONValue { GeminiEncoding.response(response) }
     package func eventEncoder(for request: ChatRequest) -> any ChatEventEncoder { GeminiEventEncoder() }
 
+    /// On Gemini's own paths, server-sent events with `alt=sse` and else Gemini's JSON array stream; on the
+    /// gateway's paths (`/v1/models/gemini/...`), always server-sent events.
+    package func eventEncoder(for request: ChatRequest, route: ChatRoute, query: (String) -> String?)
+        -> any ChatEventEncoder
+    {
+        GeminiEventEncoder(isJSONArray: route.stream == nil && query("alt") != "sse")
+    }
+
     package func upstreamRequest(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
         try GeminiEncoding.upstreamRequest(request)
     }

@@ -76,11 +76,17 @@ package enum GeminiDecoding {
         }
         let config = try fields.fields(anyOf: "generationConfig", "generation_config")
         var responseFormat: JSONValue?
-        if let schema = config?.value("responseSchema") ?? config?.value("response_schema") {
+        if let schema = config?.value("responseJsonSchema") ?? config?.value("response_json_schema") {
             responseFormat = ["type": "json_schema", "json_schema": ["name": "response", "schema": schema]]
+        } else if let schema = config?.value("responseSchema") ?? config?.value("response_schema") {
+            let converted = GeminiSchema.jsonSchema(fromGemini: schema)
+            responseFormat = ["type": "json_schema", "json_schema": ["name": "response", "schema": converted]]
         } else if try config?.string(anyOf: "responseMimeType", "response_mime_type") == "application/json" {
             responseFormat = ["type": "json_object"]
         }
+        var extra = fields.remaining(excluding: modelledRequestFields)
+        let (functions, builtins) = try tools(fields) ?? ([], [])
+        if !builtins.isEmpty { extra["tools"] = .array(builtins) }
         return ChatRequest(
             model: model, messages: messages, temperature: try config?.number("temperature", in: 0...2),
             topP: try config?.number("topP", in: 0...1), topK: try config?.int("topK", atLeast: 1),
@@ -88,30 +94,36 @@ package enum GeminiDecoding {
             seed: try config?.integer("seed"), n: try config?.int("candidateCount", atLeast: 1),
             presencePenalty: try config?.number("presencePenalty", in: -2...2),
             frequencyPenalty: try config?.number("frequencyPenalty", in: -2...2), responseFormat: responseFormat,
-            tools: try tools(fields), toolChoice: try toolChoice(fields), stream: stream, includeUsage: true,
-            extra: fields.remaining(excluding: modelledRequestFields), origin: .gemini)
+            tools: functions.isEmpty ? nil : functions,
+            toolChoice: try toolChoice(fields), stream: stream, includeUsage: true, extra: extra, origin: .gemini)
     }
 
-    private static func tools(_ fields: JSONFields) throws(GatewayError) -> [ToolDefinition]? {
+    /// Function declarations as canonical tools (their Gemini schemas as JSON Schema), and Gemini's own
+    /// tools (`googleSearch`, `codeExecution`, ...), which only a Gemini upstream can run, kept verbatim.
+    private static func tools(_ fields: JSONFields) throws(GatewayError) -> (
+        functions: [ToolDefinition], builtins: [JSONValue]
+    )? {
         guard let values = try fields.array("tools") else { return nil }
         var tools: [ToolDefinition] = []
+        var builtins: [JSONValue] = []
         for (index, value) in values.enumerated() {
             let tool = try JSONFields(value, path: "tools[\(index)]")
-            let declarations = try tool.array(anyOf: "functionDeclarations", "function_declarations") ?? []
-            guard !declarations.isEmpty else {
-                throw .invalid(
-                    "`tools[\(index)]` must hold functionDeclarations; other Gemini tools are not supported.",
-                    param: "tools[\(index)]")
+            guard let declarations = try tool.array(anyOf: "functionDeclarations", "function_declarations") else {
+                builtins.append(value)
+                continue
             }
             for (offset, declaration) in declarations.enumerated() {
                 let function = try JSONFields(declaration, path: "tools[\(index)].functionDeclarations[\(offset)]")
+                let parameters =
+                    function.value("parametersJsonSchema")
+                    ?? function.value("parameters").map(GeminiSchema.jsonSchema(fromGemini:))
                 tools.append(
                     ToolDefinition(
                         name: try function.requiredString("name"), description: try function.string("description"),
-                        parameters: function.value("parameters")))
+                        parameters: parameters))
             }
         }
-        return tools
+        return (tools, builtins)
     }
 
     private static func toolChoice(_ fields: JSONFields) throws(GatewayError) -> ToolChoice? {

@@ -53,9 +53,7 @@ package enum GeminiEncoding {
     // MARK: - For upstreams
 
     package static func upstreamRequest(_ request: ChatRequest) throws(UpstreamFailure) -> JSONValue {
-        try Translation.check(
-            request, for: .gemini,
-            unsupported: [("parallel_tool_calls", request.parallelToolCalls == false)])
+        try Translation.check(request, for: .gemini)
         var object = request.origin == .gemini ? request.extra : [:]
         let system = request.messages.filter { $0.role == .system }.map(\.text).joined(separator: "\n\n")
         if !system.isEmpty { object["systemInstruction"] = ["parts": [["text": .string(system)]]] }
@@ -75,27 +73,31 @@ package enum GeminiEncoding {
             config["responseMimeType"] = "application/json"
         case "json_schema":
             config["responseMimeType"] = "application/json"
-            if let schema = request.responseFormat?["json_schema"]?["schema"] { config["responseSchema"] = schema }
+            if let schema = request.responseFormat?["json_schema"]?["schema"] {
+                config["responseSchema"] = GeminiSchema.gemini(fromJSONSchema: schema)
+            }
         case "text", nil:
             break
         default:
             throw .unsupported(
-                "`response_format` \(request.responseFormat?.jsonString ?? "") is not supported by a Gemini deployment."
-            )
+                "`response_format` \(request.responseFormat?.jsonString ?? "") is not supported by a Gemini deployment.",
+                param: "response_format.type")
         }
         if !config.isEmpty { object["generationConfig"] = .object(config) }
         if let tools = request.tools, !tools.isEmpty {
-            object["tools"] = [
-                [
-                    "functionDeclarations": .array(
-                        tools.map { tool in
-                            var json: [String: JSONValue] = ["name": .string(tool.name)]
-                            if let description = tool.description { json["description"] = .string(description) }
-                            if let parameters = tool.parameters { json["parameters"] = parameters }
-                            return .object(json)
-                        })
-                ]
+            let declarations: JSONValue = [
+                "functionDeclarations": .array(
+                    tools.map { tool in
+                        var json: [String: JSONValue] = ["name": .string(tool.name)]
+                        if let description = tool.description { json["description"] = .string(description) }
+                        if let parameters = tool.parameters {
+                            json["parameters"] = GeminiSchema.gemini(fromJSONSchema: parameters)
+                        }
+                        return .object(json)
+                    })
             ]
+            // A Gemini client's own tools (googleSearch, ...) arrive in `extra["tools"]`, beside the functions.
+            object["tools"] = .array([declarations] + (object["tools"]?.array ?? []))
         }
         if let choice = request.toolChoice {
             let mode: JSONValue
@@ -164,7 +166,8 @@ package enum GeminiEncoding {
             if let url = image.url, url.hasPrefix("gs://") || url.contains("generativelanguage.googleapis.com") {
                 return ["fileData": ["mimeType": .string(image.mediaType ?? "image/jpeg"), "fileUri": .string(url)]]
             }
-            throw .unsupported("A Gemini deployment cannot fetch images by URL; send the image as base64 data.")
+            throw .unsupported(
+                "A Gemini deployment cannot fetch images by URL; send the image as base64 data.", param: "image_url")
         case .other(let raw):
             return raw
         }
@@ -172,9 +175,32 @@ package enum GeminiEncoding {
 }
 
 /// Gemini's stream for clients: one event per canonical chunk with text, function calls whole once their
-/// arguments are complete, the finish reason and usage at the end.
+/// arguments are complete, the finish reason and usage at the end. With `alt=sse` (what the SDKs ask for)
+/// each is a server-sent event; without, the responses are the elements of one JSON array written as they
+/// come (`[{...}\r\n,{...}]`, `application/json`), as Gemini answers.
 package struct GeminiEventEncoder: ChatEventEncoder {
-    package init() {}
+    /// Whether the stream is a JSON array rather than server-sent events.
+    package let isJSONArray: Bool
+    private var written = 0
+
+    package init(isJSONArray: Bool = false) {
+        self.isJSONArray = isJSONArray
+    }
+
+    package var contentType: String { isJSONArray ? "application/json" : "text/event-stream" }
+
+    /// One response of the stream, framed as an event or as the next array element.
+    private mutating func frame(_ json: JSONValue) -> String {
+        guard isJSONArray else { return Self.event(json) }
+        defer { written += 1 }
+        return (written == 0 ? "[" : "\r\n,") + String(decoding: json.serialized(), as: UTF8.self)
+    }
+
+    /// The array's end, once every element has been written.
+    private func close() -> [String] {
+        guard isJSONArray else { return [] }
+        return [written == 0 ? "[]" : "]"]
+    }
 
     private var calls: [Int: (name: String, arguments: String)] = [:]
     private var id = ""
@@ -182,14 +208,14 @@ package struct GeminiEventEncoder: ChatEventEncoder {
     private var finishReason: FinishReason?
     private var usage: Usage?
 
-    private func event(parts: [JSONValue], finishReason: String? = nil, usage: Usage? = nil) -> String {
+    private mutating func event(parts: [JSONValue], finishReason: String? = nil, usage: Usage? = nil) -> String {
         var candidate: [String: JSONValue] = ["content": ["role": "model", "parts": .array(parts)], "index": 0]
         if let finishReason { candidate["finishReason"] = .string(finishReason) }
         var object: [String: JSONValue] = [
             "candidates": [.object(candidate)], "modelVersion": .string(model), "responseId": .string(id),
         ]
         if let usage { object["usageMetadata"] = GeminiEncoding.usage(usage) }
-        return Self.event(.object(object))
+        return frame(.object(object))
     }
 
     package mutating func encode(_ chunk: ChatChunk) -> [String] {
@@ -221,10 +247,10 @@ package struct GeminiEventEncoder: ChatEventEncoder {
             event(
                 parts: parts.isEmpty ? [["text": ""]] : parts, finishReason: GeminiEncoding.finishReason(finishReason),
                 usage: usage)
-        ]
+        ] + close()
     }
 
     package mutating func fail(_ error: GatewayError) -> [String] {
-        [Self.event(error.body(for: .gemini))]
+        [frame(error.body(for: .gemini))] + close()
     }
 }

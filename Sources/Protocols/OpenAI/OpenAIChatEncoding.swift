@@ -91,7 +91,7 @@ package enum OpenAIChatEncoding {
     /// The request for an OpenAI-compatible upstream: canonical fields, then every field the client sent
     /// that the gateway does not model. Streams always ask for usage, which the gateway logs and prices.
     package static func upstreamRequest(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
-        try Translation.check(request, for: .openAI, unsupported: [])
+        try Translation.check(request, for: .openAI)
         var object = request.origin == .openAI ? request.extra : [:]
         object["model"] = .string(model)
         object["messages"] = .array(request.messages.map(message))

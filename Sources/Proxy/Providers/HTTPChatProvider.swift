@@ -39,6 +39,11 @@ struct HTTPChatProvider: ProviderAdapter {
         let body = try codec.upstreamRequest(upstream, model: model).serialized()
         var headers = headers
         if stream { headers.append(("Accept", "text/event-stream")) }
+        if request.origin == codec.wireProtocol {
+            for name in codec.forwardedHeaders {
+                if let value = request.headers[name] { headers.append((name, value)) }
+            }
+        }
         return try await sendChecked(
             httpRequest(
                 url: configuration.baseURL + codec.upstreamPath(model: model, stream: stream), headers: headers,
@@ -51,7 +56,7 @@ struct HTTPChatProvider: ProviderAdapter {
     {
         let response = try await send(request, model: model, stream: false, deadline: deadline)
         return try codec.upstreamResponse(
-            try await readJSON(response, limit: client.maxResponseBytes), publicModel: request.model)
+            try await readJSON(response, limit: client.maxResponseBytes), answering: request)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
@@ -59,7 +64,7 @@ struct HTTPChatProvider: ProviderAdapter {
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
         return ChatChunkSource(
-            body: response.body, decoder: codec.streamDecoder(publicModel: request.model),
+            body: response.body, decoder: codec.streamDecoder(answering: request),
             maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
             firstChunkDeadline: deadline)
     }
@@ -67,7 +72,8 @@ struct HTTPChatProvider: ProviderAdapter {
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
         -> ForwardedResponse
     {
-        guard kind == .openAI else {
+        // Anthropic-kind providers forward only token counting, which has no canonical form.
+        guard kind == .openAI || (kind == .anthropic && call.path == AnthropicCodec.countTokensPath) else {
             throw .unsupported("\(codec.wireProtocol.displayName) deployments do not serve \(call.path).")
         }
         var httpHeaders = headers.filter { $0.0 != "Content-Type" }

@@ -1,8 +1,8 @@
 import HTTPTypes
 import Hummingbird
 
-/// Authenticates every /v1 and /admin request: `Authorization: Bearer KEY` or `x-api-key: KEY` (and, on
-/// Gemini paths, `x-goog-api-key` or `?key=`), the master key from the configuration or a virtual key from
+/// Authenticates every /v1, /admin and Azure-style /openai request: `Authorization: Bearer KEY`,
+/// `x-api-key: KEY`, Azure's `api-key: KEY` (and, on Gemini paths, `x-goog-api-key` or `?key=`), the master key from the configuration or a virtual key from
 /// the store. A revoked key is refused from the moment it is revoked: keys are looked up per request.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
@@ -14,7 +14,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        guard path.hasPrefix("/v1") || path.hasPrefix("/admin") else { return try await next(request, context) }
+        guard path.hasPrefix("/v1") || path.hasPrefix("/admin") || path.hasPrefix("/openai/") else {
+            return try await next(request, context)
+        }
         guard let secret = Self.presentedKey(request) else {
             throw GatewayError(
                 .authentication, "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
@@ -48,6 +50,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
         if let key = request.headers[HTTPField.Name("x-goog-api-key")!], !key.isEmpty { return key }
+        if let key = request.headers[HTTPField.Name("api-key")!], !key.isEmpty { return key }
         // Only Gemini's SDKs put the key in the URL; elsewhere a key in a URL (logged by every proxy on the
         // way) is not accepted.
         if ClientProtocol.forPath(request.uri.path) == .gemini, let key = request.uri.queryParameters.get("key"),

@@ -31,8 +31,13 @@ extension ChatService {
     static let similarityHeader = HTTPField.Name("x-routershift-cache-similarity")!
     static let verifierHeader = HTTPField.Name("x-routershift-cache-verifier")!
 
-    static func headers(_ deployment: Deployment) -> HTTPFields {
-        [HTTPField.Name("x-routershift-deployment")!: deployment.name]
+    static let droppedParametersHeader = HTTPField.Name("x-routershift-dropped-params")!
+
+    /// The deployment that answered, and the parameters left out for it (comma-separated), if any.
+    static func headers(_ deployment: Deployment, dropped: [String] = []) -> HTTPFields {
+        var fields: HTTPFields = [HTTPField.Name("x-routershift-deployment")!: deployment.name]
+        if !dropped.isEmpty { fields[droppedParametersHeader] = dropped.joined(separator: ", ") }
+        return fields
     }
 
     /// A rough count of the tokens a request will use: four characters a token of its text, plus its

@@ -9,17 +9,21 @@ extension ChatService {
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate) {
             deployment, deadline throws(UpstreamFailure) in
-            try await deployment.adapter.complete(request, model: deployment.model, deadline: deadline)
+            let translated = translated(request, for: deployment)
+            let response = try await deployment.adapter.complete(
+                translated.request, model: deployment.model, deadline: deadline)
+            return (response: response, dropped: translated.dropped)
         }
-        let usage = routed.value.usage
+        let response = routed.value.response
+        let usage = response.usage
         let cost = usage.flatMap { routed.deployment.price?.cost(of: $0) } ?? 0
-        var headers = Self.headers(routed.deployment)
+        var headers = Self.headers(routed.deployment, dropped: routed.value.dropped)
         if let plan {
             headers[Self.cacheHeader] = plan.result
             defer { if plan.leads { plan.cache.coalescer.finish(plan.key.exact) } }
-            if plan.stores, routed.value.choices.allSatisfy({ $0.finishReason != nil }) {
+            if plan.stores, response.choices.allSatisfy({ $0.finishReason != nil }) {
                 let id = try? await plan.cache.store(
-                    routed.value, request: request, key: plan.key, encoded: plan.encoded, ttl: plan.directives.ttl,
+                    response, request: request, key: plan.key, encoded: plan.encoded, ttl: plan.directives.ttl,
                     cost: cost)
                 if let id { headers[Self.cacheKeyHeader] = String(id) }
             }
@@ -27,7 +31,7 @@ extension ChatService {
         finish(
             record, routed: routed.deployment, attempts: routed.attempts, usage: usage, started: started,
             firstToken: nil, permit: permit)
-        return Outcome(body: .complete(routed.value), headers: headers)
+        return Outcome(body: .complete(response), headers: headers)
     }
 
     func stream(
@@ -35,9 +39,11 @@ extension ChatService {
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate, isStream: true) {
             deployment, deadline throws(UpstreamFailure) in
-            let source = try await deployment.adapter.stream(request, model: deployment.model, deadline: deadline)
+            let translated = translated(request, for: deployment)
+            let source = try await deployment.adapter.stream(
+                translated.request, model: deployment.model, deadline: deadline)
             guard let first = try await source.next() else { throw UpstreamFailure.malformed("the stream was empty") }
-            return StartedStream(source: source, first: first)
+            return StartedStream(source: source, first: first, dropped: translated.dropped)
         }
         let firstToken = Date()
         let deployment = routed.deployment
@@ -71,7 +77,7 @@ extension ChatService {
                 if plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
             }
         }
-        var headers = Self.headers(deployment)
+        var headers = Self.headers(deployment, dropped: routed.value.dropped)
         if let plan { headers[Self.cacheHeader] = plan.result }
         return Outcome(body: .stream(stream), headers: headers)
     }
@@ -79,5 +85,16 @@ extension ChatService {
     struct StartedStream: Sendable {
         let source: ChatChunkSource
         let first: ChatChunk
+        /// The parameters left out for the deployment, by the group's translation policy.
+        let dropped: [String]
+    }
+
+    /// `request` as it goes to `deployment`: with the group's `translation.unsupported: drop`, without the
+    /// parameters the deployment's protocol cannot express (named in `dropped`); else unchanged, and the
+    /// encoder refuses them.
+    func translated(_ request: ChatRequest, for deployment: Deployment) -> (request: ChatRequest, dropped: [String]) {
+        Translation.applying(
+            configuration.unsupportedParameters(inGroup: deployment.group), to: request,
+            for: deployment.adapter.kind.wireProtocol)
     }
 }

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// A `text/event-stream` response relaying `stream` chunk by chunk as it arrives: an upstream chunk is
+/// A streamed response (`text/event-stream`, or the encoder's own content type) relaying `stream` chunk by chunk as it arrives: an upstream chunk is
 /// written to the client as soon as it is read, and nothing is held back. The upstream is read by a task
 /// of its own that is cancelled when the client goes away, which cancels the upstream request; it reads
 /// one chunk ahead of the client and no more, so a client that stops reading stops the upstream read too
@@ -28,7 +28,7 @@ func eventStreamResponse(
     continuation.onTermination = { _ in producer.cancel() }
     let registration = watcher.watch(channel) { producer.cancel() }
     var fields = headers
-    fields[.contentType] = "text/event-stream"
+    fields[.contentType] = encoder.contentType
     fields[.cacheControl] = "no-cache"
     return Response(
         status: .ok, headers: fields,

@@ -133,6 +133,10 @@ public final class Gateway: Sendable {
     private func registerEndpoints(on router: Router<GatewayContext>) {
         ChatRoutes(gateway: self).register(on: router)
         OpenAIRoutes(gateway: self).register(on: router)
+        ModelListRoutes(gateway: self).register(on: router)
+        TokenCountRoutes(gateway: self).register(on: router)
+        AzureRoutes(gateway: self).register(on: router)
+        CompletionRoutes(gateway: self).register(on: router)
         MediaRoutes(gateway: self).register(on: router)
     }
 

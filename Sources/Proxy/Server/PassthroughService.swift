@@ -15,6 +15,16 @@ struct PassthroughService: Sendable {
         _ body: JSONValue, endpoint: GatewayConfiguration.Endpoint, path: String, model: String, principal: Principal,
         channel: any Channel
     ) async throws -> Response {
+        let (answer, deployment) = try await jsonAnswer(
+            body, endpoint: endpoint, path: path, model: model, principal: principal, channel: channel)
+        return jsonResponse(answer, headers: ChatService.headers(deployment))
+    }
+
+    /// The answer ``json(_:endpoint:path:model:principal:channel:)`` sends, for routes that reshape it.
+    func jsonAnswer(
+        _ body: JSONValue, endpoint: GatewayConfiguration.Endpoint, path: String, model: String, principal: Principal,
+        channel: any Channel
+    ) async throws -> (JSONValue, Deployment) {
         let (received, deployment) = try await forward(
             endpoint, path: path, model: model, principal: principal, channel: channel, singleAttempt: false,
             call: { _ in ForwardedCall(path: path, body: .json(body)) },
@@ -30,7 +40,7 @@ struct PassthroughService: Sendable {
             object["model"] = JSONValue.string(model)
             answer = .object(object)
         }
-        return jsonResponse(answer, headers: ChatService.headers(deployment))
+        return (answer, deployment)
     }
 
     /// A JSON request whose answer (audio, say) is streamed back to the client as it arrives.
@@ -64,7 +74,8 @@ struct PassthroughService: Sendable {
         tokens: @Sendable (Value) -> Int = { _ in 0 }
     ) async throws -> (Value, Deployment) {
         let started = Date()
-        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: "/v1" + path, model: model)
+        let logged = path.hasPrefix("/v1/") ? path : "/v1" + path
+        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: logged, model: model)
         let permit: KeyPermit
         do {
             permit = try gateway.admission.admit(model: model, for: endpoint, principal: principal, estimatedTokens: 0)

@@ -12,9 +12,16 @@ struct ChatRoutes {
             for route in codec.routes {
                 router.post(RouterPath(route.path)) { request, context in
                     let body = try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes)
+                    if codec.wireProtocol == .gemini, let action = context.parameters.get("action"),
+                        let answer = try await GeminiActionRoutes(gateway: gateway).respond(
+                            to: action, body: body, context: context)
+                    {
+                        return answer
+                    }
+                    let query = request.uri.queryParameters
                     return try await serve(
                         body, codec: codec, route: route, parameter: { context.parameters.get($0) },
-                        headers: request.headers, context: context)
+                        query: { query[Substring($0)].map(String.init) }, headers: request.headers, context: context)
                 }
             }
         }
@@ -22,11 +29,17 @@ struct ChatRoutes {
 
     /// Serves a decoded body at `route`: for the routes above, and for batch items, whose bodies are
     /// already parsed.
+    ///
+    /// - Parameter query: the request's query parameters by name (Gemini's `alt=sse`); none for batch items.
     func serve(
         _ body: JSONValue, codec: any ChatCodec, route: ChatRoute, parameter: (String) -> String?,
-        headers: HTTPFields, context: GatewayContext
+        query: (String) -> String? = { _ in nil }, headers: HTTPFields, context: GatewayContext
     ) async throws -> Response {
-        let chat = try codec.decodeRequest(body, route: route, parameter: parameter)
+        var decoded = try codec.decodeRequest(body, route: route, parameter: parameter)
+        for name in codec.forwardedHeaders {
+            if let field = HTTPField.Name(name), let value = headers[field] { decoded.headers[name] = value }
+        }
+        let chat = decoded
         let service = gateway.chat
         let principal = context.principal!
         let directives = try CacheDirectives(headers: headers)
@@ -39,7 +52,8 @@ struct ChatRoutes {
             return jsonResponse(codec.encodeResponse(response), headers: outcome.headers)
         case .stream(let stream):
             return eventStreamResponse(
-                stream, encoder: codec.eventEncoder(for: chat), headers: outcome.headers, channel: context.channel,
+                stream, encoder: codec.eventEncoder(for: chat, route: route, query: query), headers: outcome.headers,
+                channel: context.channel,
                 watcher: gateway.watcher)
         }
     }

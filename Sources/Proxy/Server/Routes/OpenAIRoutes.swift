@@ -3,17 +3,22 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The OpenAI-compatible API besides chat completions (``ChatRoutes``): embeddings and the model list.
+/// The OpenAI-compatible API besides chat completions (``ChatRoutes``) and the model list
+/// (``ModelListRoutes``): embeddings.
 struct OpenAIRoutes {
     let gateway: Gateway
 
     func register(on router: Router<GatewayContext>) {
         router.post("/v1/embeddings") { request, context in try await embeddings(request, context: context) }
-        router.get("/v1/models") { _, context in models(context: context) }
     }
 
     private func embeddings(_ request: Request, context: GatewayContext) async throws -> Response {
-        let body = try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes)
+        try await embeddings(
+            try await request.decodeJSONBody(limit: gateway.configuration.server.maxBodyBytes), context: context)
+    }
+
+    /// An embeddings request body, validated and routed to the model's embedding deployments.
+    func embeddings(_ body: JSONValue, context: GatewayContext) async throws -> Response {
         let fields = try JSONFields(body)
         let model = try fields.requiredString("model")
         guard let input = fields.value("input") else {
@@ -36,22 +41,6 @@ struct OpenAIRoutes {
         return try await gateway.passthrough.json(
             body, endpoint: .embeddings, path: "/embeddings", model: model, principal: context.principal!,
             channel: context.channel)
-    }
-
-    private func models(context: GatewayContext) -> Response {
-        let principal = context.principal!
-        let created = Int64(Date().timeIntervalSince1970)
-        let data = gateway.configuration.models.filter { principal.allows(model: $0.name) }.map { group -> JSONValue in
-            let endpoints = group.endpoints.sorted()
-            return [
-                "id": .string(group.name), "object": "model", "created": .integer(created), "owned_by": "routershift",
-                "capabilities": .array(endpoints.map { .string($0.rawValue) }),
-                "endpoints": .array(
-                    endpoints.flatMap(\.paths).map { .string($0.replacingOccurrences(of: "{model}", with: group.name)) }
-                ),
-            ]
-        }
-        return jsonResponse(["object": "list", "data": .array(data)])
     }
 }
 
