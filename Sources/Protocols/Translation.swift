@@ -39,6 +39,7 @@ extension ClientProtocol {
         case .openAI: "OpenAI"
         case .anthropic: "Anthropic"
         case .gemini: "Gemini"
+        case .responses: "OpenAI Responses"
         }
     }
 }

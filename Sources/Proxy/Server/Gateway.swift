@@ -127,6 +127,7 @@ public final class Gateway: Sendable {
 
     private func registerEndpoints(on router: Router<GatewayContext>) {
         ChatRoutes(gateway: self).register(on: router)
+        ResponsesRoutes(gateway: self).register(on: router)
         OpenAIRoutes(gateway: self).register(on: router)
         MediaRoutes(gateway: self).register(on: router)
     }

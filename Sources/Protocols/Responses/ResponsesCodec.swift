@@ -1,0 +1,58 @@
+import Canonical
+
+/// OpenAI's Responses API (`POST /v1/responses`) on the client side. Upstream, a Responses request is
+/// translated like any other: to chat completions for OpenAI-kind deployments (this codec's upstream
+/// side), to Messages or Gemini by those deployments' codecs.
+///
+/// The generic chat route serves this codec through ``ResponsesRequest``, which keeps what the
+/// Responses API stores between calls; the methods below without a request's echo give a response at
+/// OpenAI's defaults.
+package struct ResponsesCodec: ChatCodec {
+    private let chatCompletions = OpenAIChatCodec()
+
+    package init() {}
+
+    package var wireProtocol: ClientProtocol { .responses }
+    package var routes: [ChatRoute] { [ChatRoute("/v1/responses")] }
+
+    package func decodeRequest(_ body: JSONValue, route: ChatRoute, parameter: (String) -> String?) throws(GatewayError)
+        -> ChatRequest
+    {
+        try ResponsesDecoding.request(body).chat
+    }
+
+    package func endpoint(for request: ChatRequest) -> String { "/v1/responses" }
+
+    package func encodeResponse(_ response: ChatResponse) -> JSONValue {
+        ResponsesEncoding.response(
+            response, id: ResponsesIdentifiers.responseID(),
+            request: ResponsesRequest(chat: ChatRequest(model: response.model, messages: []), hasInstructions: false))
+    }
+
+    package func eventEncoder(for request: ChatRequest) -> any ChatEventEncoder {
+        ResponsesEventEncoder(
+            id: ResponsesIdentifiers.responseID(), request: ResponsesRequest(chat: request, hasInstructions: false))
+    }
+
+    // MARK: - Upstream side: chat completions
+
+    package func upstreamRequest(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
+        try chatCompletions.upstreamRequest(request, model: model)
+    }
+
+    package func upstreamPath(model: String, stream: Bool) -> String {
+        chatCompletions.upstreamPath(model: model, stream: stream)
+    }
+
+    package func authorization(apiKey: String) -> (name: String, value: String) {
+        chatCompletions.authorization(apiKey: apiKey)
+    }
+
+    package func upstreamResponse(_ body: JSONValue, publicModel: String) throws(UpstreamFailure) -> ChatResponse {
+        try chatCompletions.upstreamResponse(body, publicModel: publicModel)
+    }
+
+    package func streamDecoder(publicModel: String) -> any ChatStreamDecoder {
+        chatCompletions.streamDecoder(publicModel: publicModel)
+    }
+}
