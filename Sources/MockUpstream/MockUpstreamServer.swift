@@ -41,6 +41,7 @@ public final class MockUpstreamServer: Sendable {
             ])
         }
         router.post("/v1/chat/completions") { request, context in try await self.openAIChat(request, context: context) }
+        router.post("/v1/responses") { request, context in try await self.openAIResponses(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context: context) }
         router.post("/v1/messages") { request, context in try await self.anthropicMessages(request, context: context) }
         router.post("/v1beta/models/:action") { request, context in try await self.gemini(request, context: context) }

@@ -274,4 +274,20 @@ import Testing
         let body = GatewayError.invalid("`input` is required.", param: "input").body(for: .responses)
         #expect(body == GatewayError.invalid("`input` is required.", param: "input").body(for: .openAI))
     }
+
+    @Test func aRequestRoundTripsThroughTheNativeUpstreamEncoding() throws {
+        let original = try ResponsesDecoding.request(Self.agentRequest).chat
+        let body = try ResponsesCodec().upstreamRequest(original, model: "gpt-upstream")
+        #expect(body["model"] == "gpt-upstream" && body["store"] == false && body["input"]?.array?.count == 4)
+        let decoded = try ResponsesDecoding.request(body).chat
+        var expected = original
+        expected.model = "gpt-upstream"
+        #expect(decoded == expected)
+    }
+
+    @Test func chatParametersTheResponsesAPILacksAreRefusedUpstream() throws {
+        var request = try ResponsesDecoding.request(["model": "chat", "input": "Hi"]).chat
+        request.stop = ["END"]
+        #expect(throws: UpstreamFailure.self) { try ResponsesCodec().upstreamRequest(request, model: "gpt") }
+    }
 }

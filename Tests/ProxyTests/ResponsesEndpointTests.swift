@@ -190,4 +190,50 @@ import Testing
             #expect(unknownPath.status == 404 && unknownPath.body["error"]?["code"] == "response_not_found")
         }
     }
+
+    @Test func aNativeDeploymentGetsTheResponsesAPIAndChatStaysChat() async throws {
+        let yaml = """
+            providers:
+              - { name: mock, kind: openai, base_url: "MOCK/v1", responses: native }
+            models:
+              - { name: chat, deployments: [ { provider: mock, model: mock-native } ] }
+            cache: { enabled: false }
+            """
+        try await LiveGateway.run(yaml: yaml) { live in
+            let plain = try await live.post("/v1/responses", ["model": "chat", "input": "Name a colour."])
+            #expect(plain.status == 200, "\(plain.text)")
+            #expect(plain.body["output"]?.array?.first?["content"]?.array?.first?["text"]?.string?.isEmpty == false)
+            #expect((plain.body["usage"]?["output_tokens"]?.integer ?? 0) > 0)
+            let streamed = try await live.post(
+                "/v1/responses", ["model": "chat", "input": "Weather?", "tools": [Self.tool], "stream": true])
+            let events = try Self.events(streamed.text)
+            #expect(events.last?["type"] == "response.completed")
+            #expect(events.last?["response"]?["output"]?.array?.first?["name"] == "lookup")
+            #expect(try await live.upstreamCount("mock-native", path: "/v1/responses") == 2)
+            let chat = try await live.post(
+                "/v1/chat/completions", ["model": "chat", "messages": [["role": "user", "content": "Hi"]]])
+            #expect(chat.status == 200)
+            #expect(try await live.upstreamCount("mock-native", path: "/v1/chat/completions") == 1)
+        }
+    }
+
+    @Test func onlyOpenAIProvidersMayServeTheResponsesAPINatively() throws {
+        let configuration = try ConfigurationLoader.parse(
+            """
+            providers: [ { name: openai, kind: openai, base_url: "https://api.openai.com/v1", responses: native } ]
+            models: [ { name: chat, deployments: [ { provider: openai, model: m } ] } ]
+            """)
+        #expect(configuration.providers[0].servesResponses)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(
+                """
+                providers:
+                  - { name: claude, kind: anthropic, base_url: "https://api.anthropic.com", responses: native }
+                  - { name: openai, kind: openai, base_url: "https://api.openai.com/v1", responses: always }
+                models: [ { name: chat, deployments: [ { provider: openai, model: m } ] } ]
+                """)
+        }
+        #expect(error.problems.map(\.path) == ["providers[0].responses", "providers[1].responses"])
+        #expect(error.problems[1].message.contains("not `always`"))
+    }
 }

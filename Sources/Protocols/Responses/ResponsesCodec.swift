@@ -1,15 +1,13 @@
 import Canonical
 
-/// OpenAI's Responses API (`POST /v1/responses`) on the client side. Upstream, a Responses request is
-/// translated like any other: to chat completions for OpenAI-kind deployments (this codec's upstream
-/// side), to Messages or Gemini by those deployments' codecs.
+/// OpenAI's Responses API (`POST /v1/responses`). Upstream, a Responses request goes as it came to OpenAI
+/// deployments that declare `responses: native` (this codec's upstream side), and is translated like any
+/// other for the rest: to chat completions, Messages or Gemini by those deployments' codecs.
 ///
 /// The generic chat route serves this codec through ``ResponsesRequest``, which keeps what the
 /// Responses API stores between calls; the methods below without a request's echo give a response at
 /// OpenAI's defaults.
 package struct ResponsesCodec: ChatCodec {
-    private let chatCompletions = OpenAIChatCodec()
-
     package init() {}
 
     package var wireProtocol: ClientProtocol { .responses }
@@ -34,25 +32,23 @@ package struct ResponsesCodec: ChatCodec {
             id: ResponsesIdentifiers.responseID(), request: ResponsesRequest(chat: request, hasInstructions: false))
     }
 
-    // MARK: - Upstream side: chat completions
+    // MARK: - Upstream side: the Responses API itself (`responses: native`)
 
     package func upstreamRequest(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
-        try chatCompletions.upstreamRequest(request, model: model)
+        try ResponsesUpstream.request(request, model: model)
     }
 
-    package func upstreamPath(model: String, stream: Bool) -> String {
-        chatCompletions.upstreamPath(model: model, stream: stream)
-    }
+    package func upstreamPath(model: String, stream: Bool) -> String { "/responses" }
 
     package func authorization(apiKey: String) -> (name: String, value: String) {
-        chatCompletions.authorization(apiKey: apiKey)
+        ("Authorization", "Bearer \(apiKey)")
     }
 
     package func upstreamResponse(_ body: JSONValue, publicModel: String) throws(UpstreamFailure) -> ChatResponse {
-        try chatCompletions.upstreamResponse(body, publicModel: publicModel)
+        try ResponsesUpstream.response(body, publicModel: publicModel)
     }
 
     package func streamDecoder(publicModel: String) -> any ChatStreamDecoder {
-        chatCompletions.streamDecoder(publicModel: publicModel)
+        ResponsesStreamDecoder(publicModel: publicModel)
     }
 }

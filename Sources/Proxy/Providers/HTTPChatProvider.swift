@@ -30,17 +30,24 @@ struct HTTPChatProvider: ProviderAdapter {
 
     private var secrets: [String] { [configuration.apiKey].compactMap { $0 } }
 
+    /// The codec `request` goes upstream with: the Responses API's own for a Responses request to a provider
+    /// that serves it natively (`responses: native`), else the provider's.
+    private func codec(for request: ChatRequest) -> any ChatCodec {
+        configuration.servesResponses && request.origin == .responses ? ChatCodecs.upstream(.responses) : codec
+    }
+
     private func send(_ request: ChatRequest, model: String, stream: Bool, deadline: NIODeadline)
         async throws(UpstreamFailure) -> HTTPClientResponse
     {
+        let wire = codec(for: request)
         var upstream = request
         upstream.stream = stream
-        let body = try codec.upstreamRequest(upstream, model: model).serialized()
+        let body = try wire.upstreamRequest(upstream, model: model).serialized()
         var headers = headers
         if stream { headers.append(("Accept", "text/event-stream")) }
         return try await sendChecked(
             httpRequest(
-                url: configuration.baseURL + codec.upstreamPath(model: model, stream: stream), headers: headers,
+                url: configuration.baseURL + wire.upstreamPath(model: model, stream: stream), headers: headers,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
     }
@@ -49,14 +56,15 @@ struct HTTPChatProvider: ProviderAdapter {
         -> ChatResponse
     {
         let response = try await send(request, model: model, stream: false, deadline: deadline)
-        return try codec.upstreamResponse(try await readJSON(response), publicModel: request.model)
+        return try codec(for: request).upstreamResponse(try await readJSON(response), publicModel: request.model)
     }
 
     func stream(_ request: ChatRequest, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
         -> ChatChunkSource
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
-        return ChatChunkSource(body: response.body, decoder: codec.streamDecoder(publicModel: request.model))
+        return ChatChunkSource(
+            body: response.body, decoder: codec(for: request).streamDecoder(publicModel: request.model))
     }
 
     func forward(_ call: ForwardedCall, model: String, deadline: NIODeadline) async throws(UpstreamFailure)
