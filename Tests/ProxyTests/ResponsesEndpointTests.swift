@@ -191,6 +191,33 @@ import Testing
         }
     }
 
+    @Test func aBatchItemReachesTheResponsesAPIAndIsStored() async throws {
+        try await LiveGateway.run(yaml: Self.yaml) { live in
+            let batch = try await live.post(
+                "/v1/batch",
+                [
+                    "requests": [
+                        [
+                            "custom_id": "r", "method": "POST", "url": "/v1/responses",
+                            "body": ["model": "chat", "input": "Name a fruit."],
+                        ],
+                        [
+                            "custom_id": "bad", "method": "POST", "url": "/v1/responses",
+                            "body": ["model": "chat", "input": "Hi", "tools": [["type": "file_search"]]],
+                        ],
+                    ]
+                ])
+            #expect(batch.status == 200, "\(batch.text)")
+            let results = try #require(batch.body["data"]?.array)
+            let answer = try #require(results.first?["response"])
+            #expect(answer["status_code"] == 200 && answer["body"]?["object"] == "response", "\(answer)")
+            let id = try #require(answer["body"]?["id"]?.string)
+            #expect(try await live.get("/v1/responses/\(id)").body == answer["body"])
+            #expect(results.last?["response"]?["status_code"] == 400)
+            #expect(results.last?["response"]?["body"]?["error"]?["param"] == "tools[0].type")
+        }
+    }
+
     @Test func aNativeDeploymentGetsTheResponsesAPIAndChatStaysChat() async throws {
         let yaml = """
             providers:
