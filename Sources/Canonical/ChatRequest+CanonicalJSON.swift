@@ -58,7 +58,8 @@ extension ChatRequest {
         }
         let originName = try fields.string("origin") ?? ClientProtocol.openAI.rawValue
         guard let origin = ClientProtocol(rawValue: originName) else {
-            throw .invalid("`origin` must be openai, anthropic or gemini, not \(originName).", param: "origin")
+            throw .invalid(
+                "`origin` must be openai, anthropic, gemini or responses, not \(originName).", param: "origin")
         }
         self.init(
             model: try fields.requiredString("model"), messages: messages,

@@ -44,6 +44,7 @@ public final class MockUpstreamServer: Sendable {
             ])
         }
         router.post("/v1/chat/completions") { request, context in try await self.openAIChat(request, context: context) }
+        router.post("/v1/responses") { request, context in try await self.openAIResponses(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context: context) }
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
         router.post("/v1/moderations") { request, context in try await self.moderations(request, context: context) }

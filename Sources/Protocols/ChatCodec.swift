@@ -123,7 +123,9 @@ package struct ChatRoute: Sendable, Hashable {
 /// The codecs the gateway serves, and speaks to upstreams with.
 package enum ChatCodecs {
     /// Every codec, in the order their routes are registered.
-    package static let all: [any ChatCodec] = [OpenAIChatCodec(), AnthropicCodec(), GeminiCodec()]
+    package static let all: [any ChatCodec] = [
+        OpenAIChatCodec(), AnthropicCodec(), GeminiCodec(), ResponsesCodec(),
+    ]
 
     /// The codec of upstreams speaking `wireProtocol`.
     package static func upstream(_ wireProtocol: ClientProtocol) -> any ChatCodec {

@@ -4,7 +4,7 @@ extension GatewayError {
     /// The error body in `clientProtocol`'s own format.
     package func body(for clientProtocol: ClientProtocol) -> JSONValue {
         switch clientProtocol {
-        case .openAI:
+        case .openAI, .responses:
             var error: [String: JSONValue] = ["message": .string(message), "type": .string(openAIType)]
             error["param"] = param.map(JSONValue.string) ?? .null
             error["code"] = code.map(JSONValue.string) ?? .null

@@ -151,6 +151,7 @@ extension ClientProtocol {
         case .openAI: "OpenAI"
         case .anthropic: "Anthropic"
         case .gemini: "Gemini"
+        case .responses: "OpenAI Responses"
         }
     }
 }

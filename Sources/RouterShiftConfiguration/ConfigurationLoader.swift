@@ -174,7 +174,9 @@ public enum ConfigurationLoader {
             let path = "providers[\(index)]"
             let fields = reader.mapping(
                 item, path: path,
-                allowed: ["name", "kind", "base_url", "api_key", "timeout", "connect_timeout", "headers", "tls"])
+                allowed: [
+                    "name", "kind", "base_url", "api_key", "timeout", "connect_timeout", "headers", "tls", "responses",
+                ])
             guard let name = reader.requiredString(fields["name"], path: "\(path).name", parent: item),
                 let kindName = reader.requiredString(fields["kind"], path: "\(path).kind", parent: item),
                 let baseURL = reader.requiredString(fields["base_url"], path: "\(path).base_url", parent: item)
@@ -205,6 +207,15 @@ public enum ConfigurationLoader {
                 }
             }
             provider.tls = readUpstreamTLS(fields["tls"], path: "\(path).tls", baseURL: baseURL, reader: reader)
+            switch reader.string(fields["responses"], path: "\(path).responses") {
+            case nil, "translate": break
+            case "native" where kind == .openAI: provider.servesResponses = true
+            case "native":
+                reader.problem(
+                    "\(path).responses", fields["responses"], "only openai providers serve the Responses API")
+            case let value?:
+                reader.problem("\(path).responses", fields["responses"], "must be native or translate, not `\(value)`")
+            }
             providers.append(provider)
         }
         return providers

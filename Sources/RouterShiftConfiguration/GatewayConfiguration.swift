@@ -56,6 +56,9 @@ public struct GatewayConfiguration: Sendable {
         public var headers: [String: String] = [:]
         /// How the provider's certificate is checked (on HTTPS base URLs).
         public var tls = UpstreamTLS()
+        /// `responses: native`: Responses API requests go to its `/responses` as they are, not translated to
+        /// chat completions (OpenAI providers only).
+        public var servesResponses = false
     }
 
     public enum Strategy: String, Sendable, CaseIterable {

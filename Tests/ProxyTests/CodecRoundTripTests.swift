@@ -33,6 +33,10 @@ import Testing
         tools: [ToolDefinition(name: "lookup", description: "Looks up.", parameters: ["type": "object"])],
         toolChoice: .auto)
 
+    /// The protocols that can carry every parameter of ``request``: not the Responses API, which has no
+    /// `stop` (``ResponsesCodecTests`` round-trips its own requests).
+    static let protocolsWithStop = ChatCodecs.all.map(\.wireProtocol).filter { $0 != .responses }
+
     /// What a round trip must keep of a response (ids and timestamps are the upstream's to make).
     static func essence(_ response: ChatResponse) -> [String] {
         response.choices.map { choice in
@@ -73,7 +77,7 @@ import Testing
         #expect(accumulator.usage?.promptTokens == Self.response.usage?.promptTokens)
     }
 
-    @Test(arguments: ChatCodecs.all.map(\.wireProtocol))
+    @Test(arguments: protocolsWithStop)
     func aRequestRoundTripsThroughTheUpstreamEncoding(_ wireProtocol: ClientProtocol) throws {
         let codec = ChatCodecs.upstream(wireProtocol)
         var original = Self.request

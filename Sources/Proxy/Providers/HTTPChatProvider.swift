@@ -31,12 +31,19 @@ struct HTTPChatProvider: ProviderAdapter {
 
     private var secrets: [String] { [configuration.apiKey].compactMap { $0 } }
 
+    /// The codec `request` goes upstream with: the Responses API's own for a Responses request to a provider
+    /// that serves it natively (`responses: native`), else the provider's.
+    private func codec(for request: ChatRequest) -> any ChatCodec {
+        configuration.servesResponses && request.origin == .responses ? ChatCodecs.upstream(.responses) : codec
+    }
+
     private func send(_ request: ChatRequest, model: String, stream: Bool, deadline: NIODeadline)
         async throws(UpstreamFailure) -> HTTPClientResponse
     {
+        let wire = codec(for: request)
         var upstream = request
         upstream.stream = stream
-        let body = try codec.upstreamRequest(upstream, model: model).serialized()
+        let body = try wire.upstreamRequest(upstream, model: model).serialized()
         var headers = headers
         if stream { headers.append(("Accept", "text/event-stream")) }
         if request.origin == codec.wireProtocol {
@@ -46,7 +53,7 @@ struct HTTPChatProvider: ProviderAdapter {
         }
         return try await sendChecked(
             httpRequest(
-                url: configuration.baseURL + codec.upstreamPath(model: model, stream: stream), headers: headers,
+                url: configuration.baseURL + wire.upstreamPath(model: model, stream: stream), headers: headers,
                 body: .bytes(ByteBuffer(bytes: body))),
             client: client, deadline: deadline, secrets: secrets)
     }
@@ -55,7 +62,7 @@ struct HTTPChatProvider: ProviderAdapter {
         -> ChatResponse
     {
         let response = try await send(request, model: model, stream: false, deadline: deadline)
-        return try codec.upstreamResponse(
+        return try codec(for: request).upstreamResponse(
             try await readJSON(response, limit: client.maxResponseBytes), answering: request)
     }
 
@@ -64,7 +71,7 @@ struct HTTPChatProvider: ProviderAdapter {
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
         return ChatChunkSource(
-            body: response.body, decoder: codec.streamDecoder(answering: request),
+            body: response.body, decoder: codec(for: request).streamDecoder(answering: request),
             maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
             firstChunkDeadline: deadline)
     }

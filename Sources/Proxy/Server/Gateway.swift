@@ -132,6 +132,7 @@ public final class Gateway: Sendable {
 
     private func registerEndpoints(on router: Router<GatewayContext>) {
         ChatRoutes(gateway: self).register(on: router)
+        ResponsesRoutes(gateway: self).register(on: router)
         OpenAIRoutes(gateway: self).register(on: router)
         ModelListRoutes(gateway: self).register(on: router)
         TokenCountRoutes(gateway: self).register(on: router)

@@ -52,6 +52,7 @@ public final class GatewayStore: Sendable {
         registerCacheMigrations(&migrator)
         AsyncTask.registerMigrations(&migrator)
         RequestRecord.registerMigrations(&migrator)
+        StoredResponse.registerMigrations(&migrator)
         return migrator
     }
 }

@@ -21,7 +21,7 @@ struct BatchRoutes {
     /// The endpoints an item may call: every JSON endpoint that answers in one piece.
     static let batchablePaths: Set<String> = [
         "/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/images/generations", "/v1/rerank",
-        "/v1/audio/speech", "/v1/midjourney/imagine", "/v1/suno/generate",
+        "/v1/audio/speech", "/v1/midjourney/imagine", "/v1/suno/generate", "/v1/responses",
     ]
 
     func register(on router: Router<GatewayContext>) {

@@ -35,18 +35,17 @@ struct ChatRoutes {
         _ body: JSONValue, codec: any ChatCodec, route: ChatRoute, parameter: (String) -> String?,
         query: (String) -> String? = { _ in nil }, headers: HTTPFields, context: GatewayContext
     ) async throws -> Response {
+        // The Responses API keeps conversations between calls, which its routes look after.
+        if codec is ResponsesCodec {
+            return try await ResponsesRoutes(gateway: gateway).create(body, headers: headers, context: context)
+        }
         var decoded = try codec.decodeRequest(body, route: route, parameter: parameter)
         for name in codec.forwardedHeaders {
             if let field = HTTPField.Name(name), let value = headers[field] { decoded.headers[name] = value }
         }
         let chat = decoded
-        let service = gateway.chat
-        let principal = context.principal!
-        let directives = try CacheDirectives(headers: headers)
-        let endpoint = codec.endpoint(for: chat)
-        let outcome = try await gateway.watcher.run(on: context.channel) {
-            try await service.respond(to: chat, principal: principal, endpoint: endpoint, directives: directives)
-        }
+        let outcome = try await respond(
+            to: chat, endpoint: codec.endpoint(for: chat), headers: headers, context: context)
         switch outcome.body {
         case .complete(let response):
             return jsonResponse(codec.encodeResponse(response), headers: outcome.headers)
@@ -55,6 +54,18 @@ struct ChatRoutes {
                 stream, encoder: codec.eventEncoder(for: chat, route: route, query: query), headers: outcome.headers,
                 channel: context.channel,
                 watcher: gateway.watcher)
+        }
+    }
+
+    /// The chat service's answer to a canonical request, abandoned if the client goes away first.
+    func respond(to chat: ChatRequest, endpoint: String, headers: HTTPFields, context: GatewayContext) async throws
+        -> ChatService.Outcome
+    {
+        let service = gateway.chat
+        let principal = context.principal!
+        let directives = try CacheDirectives(headers: headers)
+        return try await gateway.watcher.run(on: context.channel) {
+            try await service.respond(to: chat, principal: principal, endpoint: endpoint, directives: directives)
         }
     }
 }
