@@ -98,6 +98,8 @@ package enum Translation {
             case "presence_penalty": request.presencePenalty = nil
             case "frequency_penalty": request.frequencyPenalty = nil
             case "parallel_tool_calls": request.parallelToolCalls = nil
+            case "stop": request.stop = nil
+            case "top_k": request.topK = nil
             default: break
             }
         }
@@ -117,6 +119,12 @@ package enum Translation {
             ]
         case .gemini:
             [("parallel_tool_calls", request.parallelToolCalls == false)]
+        case .responses:
+            [
+                ("stop", request.stop != nil), ("top_k", request.topK != nil), ("seed", request.seed != nil),
+                ("n", (request.n ?? 1) > 1), ("presence_penalty", request.presencePenalty != nil),
+                ("frequency_penalty", request.frequencyPenalty != nil),
+            ]
         }
     }
 

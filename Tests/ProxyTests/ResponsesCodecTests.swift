@@ -196,7 +196,7 @@ import Testing
         var text = chunks.flatMap { encoder.encode($0) }.joined()
         text += (error.map { encoder.fail($0) } ?? encoder.finish()).joined()
         var parser = ServerSentEventParser()
-        let events = parser.feed(ByteBuffer(string: text)) + parser.finish()
+        let events = try parser.feed(ByteBuffer(string: text)) + (try parser.finish())
         for event in events {
             #expect(try JSONValue.parse(Array(event.data.utf8))["type"]?.string == event.event)
         }

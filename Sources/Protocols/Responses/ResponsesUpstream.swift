@@ -6,13 +6,7 @@ import Canonical
 package enum ResponsesUpstream {
     /// The body for an upstream serving `model`; chat parameters the Responses API lacks are refused.
     package static func request(_ request: ChatRequest, model: String) throws(UpstreamFailure) -> JSONValue {
-        try Translation.check(
-            request, for: .responses,
-            unsupported: [
-                ("stop", request.stop != nil), ("top_k", request.topK != nil), ("seed", request.seed != nil),
-                ("n", (request.n ?? 1) > 1), ("presence_penalty", request.presencePenalty != nil),
-                ("frequency_penalty", request.frequencyPenalty != nil),
-            ])
+        try Translation.check(request, for: .responses)
         var object: [String: JSONValue] = [
             "model": .string(model), "input": .array(request.messages.flatMap(items)), "store": false,
         ]
