@@ -26,9 +26,11 @@ if [[ ! -x "$venv/bin/python" ]]; then
     echo "==> creating $venv" >&2
     python3 -m venv "$venv"
 fi
-if [[ ! -f "$stamp" || "$requirements" -nt "$stamp" ]]; then
-    echo "==> installing $requirements into $venv" >&2
+unchecked=Tests/e2e/requirements-nodeps.txt
+if [[ ! -f "$stamp" || "$requirements" -nt "$stamp" || "$unchecked" -nt "$stamp" ]]; then
+    echo "==> installing $requirements and $unchecked into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" 1>&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$unchecked" 1>&2
     touch "$stamp"
 fi
 
