@@ -1,14 +1,16 @@
 import Canonical
 
 /// What a canonical request loses in a target protocol: every parameter that has an equivalent is mapped by
-/// the target's encoder; the ones without (``gaps(_:for:)``) are refused with a 400 naming them, or dropped
-/// and reported, by the model group's ``Policy``. Nothing is changed silently.
+/// the target's encoder; the ones without (``gaps(_:for:)``), and values outside the target's
+/// ``ParameterRanges``, are refused with a 400 naming them, or dropped (clamped, for a value out of range) and
+/// reported, by the model group's ``Policy``. Nothing is changed silently.
 package enum Translation {
     /// What the gateway does with a parameter a deployment's protocol cannot express.
     package enum Policy: String, Sendable, CaseIterable {
         /// A 400 naming the parameter (the default).
         case refuse
-        /// The parameter is left out and named in `x-routershift-dropped-params`.
+        /// The parameter is left out (a value out of range: moved to the nearest end of the target's range)
+        /// and named in `x-routershift-dropped-params`.
         case drop
     }
 
@@ -41,6 +43,15 @@ package enum Translation {
                     message: "`\(param)` is not supported by this model's \(target.displayName) deployment."))
         }
         guard crossing else { return gaps }
+        for parameter in OutOfRange.parameters(of: request, for: target) {
+            let param = spelling(parameter.name, in: request.origin)
+            gaps.append(
+                Gap(
+                    param: param,
+                    message:
+                        "`\(param)` must be between \(parameter.range.lowerBound) and \(parameter.range.upperBound) "
+                        + "for this model's \(target.displayName) deployment, not \(parameter.value)."))
+        }
         for (index, message) in request.messages.enumerated() {
             for field in message.extra.keys.sorted() {
                 gaps.append(
@@ -81,6 +92,7 @@ package enum Translation {
         guard !found.isEmpty else { return (request, []) }
         var request = request
         if request.origin != target {
+            for parameter in OutOfRange.parameters(of: request, for: target) { parameter.clamp(&request) }
             let mapped = mappedExtraFields[request.origin] ?? []
             request.extra = request.extra.filter { mapped.contains($0.key) }
             for index in request.messages.indices {
@@ -132,6 +144,8 @@ package enum Translation {
     private static func spelling(_ name: String, in origin: ClientProtocol) -> String {
         switch (origin, name) {
         case (.gemini, "n"): "generationConfig.candidateCount"
+        case (.gemini, "temperature"): "generationConfig.temperature"
+        case (.gemini, "top_p"): "generationConfig.topP"
         case (.gemini, "seed"): "generationConfig.seed"
         case (.gemini, "presence_penalty"): "generationConfig.presencePenalty"
         case (.gemini, "frequency_penalty"): "generationConfig.frequencyPenalty"

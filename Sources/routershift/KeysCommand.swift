@@ -21,18 +21,18 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Maximum spend in dollars per budget period.") var budget: Double?
         @Option(help: "day, week, month or total.") var budgetPeriod: String?
 
-        func validate() throws {
-            if let budgetPeriod, BudgetPeriod(rawValue: budgetPeriod) == nil {
-                throw ValidationError("--budget-period must be day, week, month or total.")
-            }
-        }
-
         func run() throws {
-            let store = try options.openStore()
             let draft = KeyDraft(
                 name: name, team: team,
                 models: models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
                 rpm: rpm, tpm: tpm, maxParallel: maxParallel, budget: budget, budgetPeriod: budgetPeriod)
+            let configuration = try options.loadWithoutSecrets()
+            do {
+                try draft.validate(against: configuration)
+            } catch {
+                throw ValidationError(error.message)
+            }
+            let store = try options.openStore(configuration)
             let (key, secret) = try store.createKey(draft)
             print("created \(key.id) (\(key.name))")
             print(secret)

@@ -17,15 +17,19 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
-    /// The database the configuration names, without requiring its secrets (provider keys, the master
-    /// key), which commands working on the database alone do not use.
-    func openStore() throws -> GatewayStore {
+    /// The configuration without requiring its secrets (provider keys, the master key), which commands
+    /// working on the database alone do not use.
+    func loadWithoutSecrets() throws -> GatewayConfiguration {
         do {
-            return try GatewayStore(
-                path: try ConfigurationLoader.load(path: config, secretsOptional: true).databasePath)
+            return try ConfigurationLoader.load(path: config, secretsOptional: true)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// The database `configuration` (by default, the file's) names.
+    func openStore(_ configuration: GatewayConfiguration? = nil) throws -> GatewayStore {
+        try GatewayStore(path: (try configuration ?? loadWithoutSecrets()).databasePath)
     }
 }
 

@@ -6,9 +6,7 @@ import Testing
 
 /// A client that goes away is logged 499, whatever it asked for.
 @Suite struct DisconnectLoggingTests {
-    @Test(
-        .timeLimit(.minutes(1)),
-        .disabled("passed once, then no record reached the log in two runs: the disconnect path is unverified"))
+    @Test(.timeLimit(.minutes(1)))
     func aClientGoneFromANonStreamRequestIsLogged499() async throws {
         let yaml = """
             providers:

@@ -93,7 +93,7 @@ import Testing
                         #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","#
                         + #""choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}"#
                     try await writer.write(ByteBuffer(string: "data: \(chunk)\n\ndata: "))
-                    for _ in 0..<4096 {
+                    for _ in 0..<16384 {
                         try await writer.write(ByteBuffer(repeating: UInt8(ascii: "a"), count: 16 << 10))
                         written.update { $0 += 1 }
                     }
@@ -119,8 +119,9 @@ import Testing
                 #expect(answer.text.contains(#""error""#))
             }
         }
-        // The gateway stopped reading: far less than the 64 MiB the upstream would send was taken.
-        #expect(written.update { $0 } < 1024)
+        // The gateway stopped reading: far less than the 256 MiB the upstream would send was taken. What the
+        // upstream wrote includes what loopback's socket buffers hold (they grow to several MiB each way).
+        #expect(written.update { $0 } < 4096)
     }
 
     /// A client that sends a stream request and never reads: the gateway stops reading the upstream once

@@ -214,6 +214,55 @@ import Testing
         #expect(Translation.applying(.drop, to: request, for: .openAI).dropped.isEmpty)
     }
 
+    // MARK: - Ranges
+
+    /// OpenAI takes a temperature up to 2, Anthropic up to 1: the same value is refused only on the way to
+    /// Anthropic, named as the client spelt it, and clamped under the drop policy.
+    @Test func aValueOutsideTheTargetsRangeIsRefusedOrClamped() throws {
+        let request = try Self.openAI(["temperature": 1.5, "top_p": 0.5])
+        #expect(try Self.upstream(request, .openAI)["temperature"] == 1.5)
+        do {
+            _ = try Self.upstream(request, .anthropic)
+            Issue.record("temperature 1.5 reached an Anthropic deployment")
+        } catch let failure as UpstreamFailure {
+            #expect(failure.gatewayError.param == "temperature" && failure.gatewayError.statusCode == 400)
+            #expect(failure.gatewayError.message.contains("between 0.0 and 1.0"))
+        }
+        let (clamped, dropped) = Translation.applying(.drop, to: request, for: .anthropic)
+        #expect(dropped == ["temperature"])
+        #expect(try Self.upstream(clamped, .anthropic)["temperature"] == 1.0)
+        #expect(try Self.upstream(clamped, .anthropic)["top_p"] == 0.5)
+
+        let gemini = try GeminiDecoding.request(
+            ["contents": [["parts": [["text": "Hi"]]]], "generationConfig": ["temperature": 1.8]], model: "g",
+            stream: false)
+        #expect(Translation.gaps(gemini, for: .anthropic).map(\.param) == ["generationConfig.temperature"])
+        #expect(Translation.gaps(gemini, for: .openAI).isEmpty)
+    }
+
+    @Test func eachDecoderRefusesValuesOutsideItsOwnRanges() throws {
+        func param(_ body: () throws -> ChatRequest) -> String? {
+            do {
+                _ = try body()
+                return nil
+            } catch let error as GatewayError {
+                return error.param
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(param { try Self.openAI(["n": 129]) } == "n")
+        #expect(param { try Self.openAI(["n": 128]) } == nil)
+        #expect(param { try Self.openAI(["temperature": 2.5]) } == "temperature")
+        #expect(param { try Self.anthropic(["temperature": 1.5]) } == "temperature")
+        #expect(
+            param {
+                try GeminiDecoding.request(
+                    ["contents": [["parts": [["text": "Hi"]]]], "generationConfig": ["candidateCount": 9]], model: "g",
+                    stream: false)
+            } == "generationConfig.candidateCount")
+    }
+
     // MARK: - Streams
 
     @Test func anthropicMessageStartCarriesTheUpstreamsInputTokens() throws {

@@ -67,6 +67,17 @@ def test_database_commands_work_from_another_folder_without_the_model(install, t
     assert not (tmp_path / "home").exists(), "a command that needs no model looked for one"
 
 
+def test_keys_create_refuses_what_the_admin_api_refuses(install):
+    """An unknown team or a limit below 1 is refused before anything is written, as `POST /admin/keys` does."""
+    binary, config, environment, elsewhere, _ = install
+    for arguments, named in ((["--team", "reserch"], "reserch"), (["--rpm", "0"], "rpm")):
+        refused = run(binary, environment, elsewhere, "keys", "create", "--name", "k", *arguments, "-c", str(config))
+        assert refused.returncode != 0, arguments
+        assert named in refused.stderr, refused.stderr
+    listed = run(binary, environment, elsewhere, "keys", "list", "-c", str(config))
+    assert listed.returncode == 0 and " k " not in listed.stdout, listed.stdout
+
+
 def test_serve_names_the_data_folder_when_the_model_is_missing(install, tmp_path: Path):
     binary, config, environment, elsewhere, _ = install
     answer = run(binary, environment, elsewhere, "serve", "-c", str(config))

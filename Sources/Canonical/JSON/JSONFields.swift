@@ -71,6 +71,15 @@ package struct JSONFields {
         return int
     }
 
+    package func int(_ key: String, in range: ClosedRange<Int>) throws(GatewayError) -> Int? {
+        guard let int = try int(key) else { return nil }
+        guard range.contains(int) else {
+            throw .invalid(
+                "`\(name(key))` must be between \(range.lowerBound) and \(range.upperBound).", param: name(key))
+        }
+        return int
+    }
+
     package func array(_ key: String) throws(GatewayError) -> [JSONValue]? {
         guard let value = value(key) else { return nil }
         guard let array = value.array else { throw mismatch(key, "an array") }

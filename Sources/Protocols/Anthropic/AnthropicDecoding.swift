@@ -71,9 +71,10 @@ package enum AnthropicDecoding {
             }
             if try choice.bool("disable_parallel_tool_use") == true { parallelToolCalls = false }
         }
+        let ranges = ClientProtocol.anthropic.parameterRanges
         return ChatRequest(
-            model: model, messages: messages, temperature: try fields.number("temperature", in: 0...1),
-            topP: try fields.number("top_p", in: 0...1), topK: try fields.int("top_k", atLeast: 1),
+            model: model, messages: messages, temperature: try fields.number("temperature", in: ranges.temperature),
+            topP: try fields.number("top_p", in: ranges.topP), topK: try fields.int("top_k", atLeast: 1),
             maxTokens: maxTokens,
             stop: try fields.strings("stop_sequences"), responseFormat: responseFormat, tools: tools,
             toolChoice: toolChoice, parallelToolCalls: parallelToolCalls,

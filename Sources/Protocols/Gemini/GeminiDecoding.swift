@@ -87,13 +87,14 @@ package enum GeminiDecoding {
         var extra = fields.remaining(excluding: modelledRequestFields)
         let (functions, builtins) = try tools(fields) ?? ([], [])
         if !builtins.isEmpty { extra["tools"] = .array(builtins) }
+        let ranges = ClientProtocol.gemini.parameterRanges
         return ChatRequest(
-            model: model, messages: messages, temperature: try config?.number("temperature", in: 0...2),
-            topP: try config?.number("topP", in: 0...1), topK: try config?.int("topK", atLeast: 1),
+            model: model, messages: messages, temperature: try config?.number("temperature", in: ranges.temperature),
+            topP: try config?.number("topP", in: ranges.topP), topK: try config?.int("topK", atLeast: 1),
             maxTokens: try config?.int("maxOutputTokens", atLeast: 1), stop: try config?.strings("stopSequences"),
-            seed: try config?.integer("seed"), n: try config?.int("candidateCount", atLeast: 1),
-            presencePenalty: try config?.number("presencePenalty", in: -2...2),
-            frequencyPenalty: try config?.number("frequencyPenalty", in: -2...2), responseFormat: responseFormat,
+            seed: try config?.integer("seed"), n: try config?.int("candidateCount", in: ranges.choices),
+            presencePenalty: try config?.number("presencePenalty", in: ranges.penalty),
+            frequencyPenalty: try config?.number("frequencyPenalty", in: ranges.penalty), responseFormat: responseFormat,
             tools: functions.isEmpty ? nil : functions,
             toolChoice: try toolChoice(fields), stream: stream, includeUsage: true, extra: extra, origin: .gemini)
     }

@@ -26,14 +26,15 @@ package enum OpenAIChatDecoding {
         let maxCompletionTokens = try fields.int("max_completion_tokens", atLeast: 1)
         if maxCompletionTokens == nil { extra["max_completion_tokens"] = nil }
         let streamOptions = try fields.fields("stream_options")
+        let ranges = ClientProtocol.openAI.parameterRanges
         return ChatRequest(
-            model: model, messages: messages, temperature: try fields.number("temperature", in: 0...2),
-            topP: try fields.number("top_p", in: 0...1), topK: try fields.int("top_k", atLeast: 1),
+            model: model, messages: messages, temperature: try fields.number("temperature", in: ranges.temperature),
+            topP: try fields.number("top_p", in: ranges.topP), topK: try fields.int("top_k", atLeast: 1),
             maxTokens: try fields.int("max_tokens", atLeast: 1) ?? maxCompletionTokens,
             stop: try fields.strings("stop"),
-            seed: try fields.integer("seed"), n: try fields.int("n", atLeast: 1),
-            presencePenalty: try fields.number("presence_penalty", in: -2...2),
-            frequencyPenalty: try fields.number("frequency_penalty", in: -2...2),
+            seed: try fields.integer("seed"), n: try fields.int("n", in: ranges.choices),
+            presencePenalty: try fields.number("presence_penalty", in: ranges.penalty),
+            frequencyPenalty: try fields.number("frequency_penalty", in: ranges.penalty),
             responseFormat: try fields.fields("response_format").map { .object($0.object) },
             tools: try tools(fields), toolChoice: try toolChoice(fields),
             parallelToolCalls: try fields.bool("parallel_tool_calls"),

@@ -32,13 +32,15 @@ package enum OpenAICompletions {
                 param: field)
         }
         let streamOptions = try fields.fields("stream_options")
+        let ranges = ClientProtocol.openAI.parameterRanges
         return ChatRequest(
             model: model, messages: [ChatMessage(role: .user, text: prompt)],
-            temperature: try fields.number("temperature", in: 0...2), topP: try fields.number("top_p", in: 0...1),
+            temperature: try fields.number("temperature", in: ranges.temperature),
+            topP: try fields.number("top_p", in: ranges.topP),
             maxTokens: try fields.int("max_tokens", atLeast: 1) ?? defaultMaxTokens, stop: try fields.strings("stop"),
-            seed: try fields.integer("seed"), n: try fields.int("n", atLeast: 1),
-            presencePenalty: try fields.number("presence_penalty", in: -2...2),
-            frequencyPenalty: try fields.number("frequency_penalty", in: -2...2), user: try fields.string("user"),
+            seed: try fields.integer("seed"), n: try fields.int("n", in: ranges.choices),
+            presencePenalty: try fields.number("presence_penalty", in: ranges.penalty),
+            frequencyPenalty: try fields.number("frequency_penalty", in: ranges.penalty), user: try fields.string("user"),
             stream: try fields.bool("stream") ?? false,
             includeUsage: try streamOptions?.bool("include_usage") ?? false)
     }

@@ -41,9 +41,11 @@ package enum ResponsesDecoding {
         }
         let text = try fields.fields("text")
         let stream = try fields.bool("stream") ?? false
+        let ranges = ClientProtocol.responses.parameterRanges
         let chat = ChatRequest(
             model: try fields.requiredString("model"), messages: messages,
-            temperature: try fields.number("temperature", in: 0...2), topP: try fields.number("top_p", in: 0...1),
+            temperature: try fields.number("temperature", in: ranges.temperature),
+            topP: try fields.number("top_p", in: ranges.topP),
             maxTokens: try fields.int("max_output_tokens", atLeast: 1), responseFormat: try responseFormat(text),
             tools: try tools(fields), toolChoice: try toolChoice(fields),
             parallelToolCalls: try fields.bool("parallel_tool_calls"), user: try fields.string("user"), stream: stream,

@@ -26,31 +26,15 @@ struct AdminRoutes {
                 return name
             }
         }
-        let team = try fields.string("team")
-        if let team, !gateway.configuration.teams.contains(where: { $0.name == team }) {
-            let known = gateway.configuration.teams.map { "`\($0.name)`" }.joined(separator: ", ")
-            throw GatewayError.invalid(
-                "No team named `\(team)` is configured"
-                    + (known.isEmpty ? " (the configuration has no `teams`)." : "; configured teams: \(known)."),
-                param: "team")
-        }
         let draft = KeyDraft(
-            name: try fields.requiredString("name"), team: team, models: models,
-            rpm: try fields.int("rpm", atLeast: 1), tpm: try fields.int("tpm", atLeast: 1),
-            maxParallel: try fields.int("max_parallel", atLeast: 1), budget: try fields.number("budget", in: 0...1e12),
-            budgetPeriod: try budgetPeriod(fields))
+            name: try fields.requiredString("name"), team: try fields.string("team"), models: models,
+            rpm: try fields.int("rpm"), tpm: try fields.int("tpm"), maxParallel: try fields.int("max_parallel"),
+            budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"))
+        try draft.validate(against: gateway.configuration)
         let (key, secret) = try gateway.store.createKey(draft)
         var json = Self.json(key)
         json["key"] = .string(secret)
         return jsonResponse(.object(json), status: .created)
-    }
-
-    private func budgetPeriod(_ fields: JSONFields) throws(GatewayError) -> String? {
-        guard let period = try fields.string("budget_period") else { return nil }
-        guard ["day", "week", "month", "total"].contains(period) else {
-            throw GatewayError.invalid("`budget_period` must be day, week, month or total.", param: "budget_period")
-        }
-        return period
     }
 
     private func listKeys(_ request: Request) throws -> Response {

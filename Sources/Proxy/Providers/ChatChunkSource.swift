@@ -33,6 +33,16 @@ final class ChatChunkSource: @unchecked Sendable {
         self.firstChunkDeadline = firstChunkDeadline
     }
 
+    /// A source of `chunks` already in hand: a whole answer to a stream request.
+    init(chunks: [ChatChunk], decoder: any ChatStreamDecoder) {
+        bytes = nil
+        self.decoder = decoder
+        parser = ServerSentEventParser()
+        pending = chunks
+        silenceTimeout = nil
+        firstChunkDeadline = nil
+    }
+
     private final class IteratorBox: @unchecked Sendable {
         var iterator: HTTPClientResponse.Body.AsyncIterator
         init(_ iterator: HTTPClientResponse.Body.AsyncIterator) { self.iterator = iterator }

@@ -70,6 +70,14 @@ struct HTTPChatProvider: ProviderAdapter {
         -> ChatChunkSource
     {
         let response = try await send(request, model: model, stream: true, deadline: deadline)
+        // Some OpenAI-compatible servers ignore `stream` and answer the whole response: it is streamed from here.
+        if let type = response.headers.first(name: "content-type"), type.lowercased().hasPrefix("application/json") {
+            let wire = codec(for: request)
+            let whole = try wire.upstreamResponse(
+                try await readJSON(response, limit: client.maxResponseBytes), answering: request)
+            return ChatChunkSource(
+                chunks: whole.chunks(includeUsage: true), decoder: wire.streamDecoder(answering: request))
+        }
         return ChatChunkSource(
             body: response.body, decoder: codec(for: request).streamDecoder(answering: request),
             maxEventBytes: client.maxStreamEventBytes, silenceTimeout: configuration.timeout,
