@@ -11,6 +11,8 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         /// The resource is not in a state that allows the request (a task's result before it finished).
         case conflict
         case requestTooLarge
+        /// The request's headers are larger than the gateway accepts (431).
+        case headersTooLarge
         case unsupportedMediaType
         case rateLimited
         case budgetExceeded
@@ -53,6 +55,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notFound: 404
         case .conflict: 409
         case .requestTooLarge: 413
+        case .headersTooLarge: 431
         case .unsupportedMediaType: 415
         case .rateLimited, .budgetExceeded: 429
         case .upstreamRejected: upstreamStatus ?? 400

@@ -22,7 +22,8 @@ extension GatewayError {
 
     private var openAIType: String {
         switch kind {
-        case .invalidRequest, .requestTooLarge, .unsupportedMediaType, .upstreamRejected: "invalid_request_error"
+        case .invalidRequest, .requestTooLarge, .headersTooLarge, .unsupportedMediaType, .upstreamRejected:
+            "invalid_request_error"
         case .authentication: "authentication_error"
         case .permission: "permission_error"
         case .notFound: "not_found_error"
@@ -37,7 +38,7 @@ extension GatewayError {
     private var anthropicType: String {
         switch kind {
         case .invalidRequest, .unsupportedMediaType, .upstreamRejected: "invalid_request_error"
-        case .requestTooLarge: "request_too_large"
+        case .requestTooLarge, .headersTooLarge: "request_too_large"
         case .authentication: "authentication_error"
         case .permission: "permission_error"
         case .notFound: "not_found_error"
@@ -50,7 +51,8 @@ extension GatewayError {
 
     private var geminiStatus: String {
         switch kind {
-        case .invalidRequest, .requestTooLarge, .unsupportedMediaType, .upstreamRejected: "INVALID_ARGUMENT"
+        case .invalidRequest, .requestTooLarge, .headersTooLarge, .unsupportedMediaType, .upstreamRejected:
+            "INVALID_ARGUMENT"
         case .authentication: "UNAUTHENTICATED"
         case .permission: "PERMISSION_DENIED"
         case .notFound: "NOT_FOUND"

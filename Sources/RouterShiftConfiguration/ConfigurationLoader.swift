@@ -121,7 +121,7 @@ public enum ConfigurationLoader {
             allowed: [
                 "host", "port", "master_key", "max_body_bytes", "batch_concurrency", "max_batch_items", "async_workers",
                 "async_max_attempts", "async_retention", "tls", "admin", "request_header_timeout", "idle_timeout",
-                "request_body_timeout", "write_timeout", "max_connections",
+                "request_body_timeout", "write_timeout", "max_connections", "max_request_header_bytes",
             ])
         if let host = reader.string(fields["host"], path: "server.host") { server.host = host }
         if let port = reader.int(fields["port"], path: "server.port", range: 0...65535) { server.port = port }
@@ -163,6 +163,11 @@ public enum ConfigurationLoader {
         }
         if let value = reader.int(fields["max_connections"], path: "server.max_connections", range: 1...1_000_000) {
             server.maxConnections = value
+        }
+        if let value = reader.int(
+            fields["max_request_header_bytes"], path: "server.max_request_header_bytes", range: 1024...(1 << 20))
+        {
+            server.maxRequestHeaderBytes = value
         }
         server.tls = readTLS(fields["tls"], path: "server.tls", reader: reader)
         server.admin = readAdminListener(fields["admin"], server: server, reader: reader)

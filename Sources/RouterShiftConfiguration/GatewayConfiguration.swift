@@ -34,6 +34,9 @@ public struct GatewayConfiguration: Sendable {
         public var writeTimeout: Double = 60
         /// Open client connections beyond which requests are answered 503.
         public var maxConnections = 4096
+        /// The largest request head (its header lines together, and any one of them) accepted; a larger one
+        /// is answered 431.
+        public var maxRequestHeaderBytes = 64 * 1024
         public init() {}
     }
 

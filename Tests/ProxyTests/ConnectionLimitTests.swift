@@ -101,3 +101,34 @@ extension ConnectionLimitTests {
         }
     }
 }
+
+extension ConnectionLimitTests {
+    /// Headers past `server.max_request_header_bytes` get a 431 in the caller's error format (Anthropic's
+    /// here, from the path), not an empty 400; a malformed head gets a 400 the same way.
+    @Test(.timeLimit(.minutes(1))) func oversizedOrMalformedHeadsAreAnsweredInTheCallersFormat() async throws {
+        try await LiveGateway.run(yaml: Self.yaml(server: "max_request_header_bytes: 4096")) { live in
+            let large = try RawConnection(baseURL: live.baseURL)
+            large.send(
+                "POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 8192))\r\n\r\n")
+            let tooLarge = String(decoding: await large.readToEnd().bytes, as: UTF8.self)
+            #expect(tooLarge.hasPrefix("HTTP/1.1 431"))
+            #expect(tooLarge.contains(#""type":"error""#) && tooLarge.contains("request_too_large"))
+            #expect(tooLarge.contains("4096"))
+
+            let gemini = try RawConnection(baseURL: live.baseURL)
+            gemini.send("POST /v1beta/models/m:generateContent HTTP/1.1\r\nHost: gateway\r\nBad Header\r\n\r\n")
+            let malformed = String(decoding: await gemini.readToEnd().bytes, as: UTF8.self)
+            #expect(malformed.hasPrefix("HTTP/1.1 400"))
+            #expect(malformed.contains("INVALID_ARGUMENT"))
+
+            // Within the limit, the same connection kind is served.
+            let fine = try RawConnection(baseURL: live.baseURL)
+            fine.send("GET /health HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 1024))\r\n\r\n")
+            guard case .data(let bytes) = await fine.read() else {
+                Issue.record("a head within the limit was not answered")
+                return
+            }
+            #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        }
+    }
+}

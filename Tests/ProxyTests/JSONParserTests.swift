@@ -35,6 +35,23 @@ import Testing
         #expect(throws: (any Error).self) { try JSONValue.parse(Array(text.utf8)) }
     }
 
+    /// Invalid UTF-8 in a string is refused, never repaired, with or without escapes beside it, in keys as in
+    /// values; only an upstream's answer is repaired (U+FFFD), through `parseRepairingUTF8`.
+    @Test func refusesInvalidUTF8AndRepairsItOnlyWhenAsked() throws {
+        let cases: [[UInt8]] = [
+            Array(#"{"content":""#.utf8) + [0xFF] + Array(#""}"#.utf8),
+            Array(#"{"content":"a\n"#.utf8) + [0xC3] + Array(#""}"#.utf8),
+            Array(#"{""#.utf8) + [0xED, 0xA0, 0x80] + Array(#"":1}"#.utf8),
+        ]
+        for bytes in cases {
+            #expect(throws: (any Error).self) { try JSONValue.parse(bytes) }
+            let repaired = try JSONValue.parseRepairingUTF8(bytes)
+            #expect(repaired.serialized().count > 0)
+            #expect(String(decoding: repaired.serialized(), as: UTF8.self).contains("\u{FFFD}"))
+        }
+        #expect(try JSONValue.parse(Array(#"{"ok":"é ✓ 😀"}"#.utf8))["ok"] == "é ✓ 😀")
+    }
+
     @Test func refusesNestingDeeperThanTheLimitInsteadOfOverflowingTheStack() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: (any Error).self) { try JSONValue.parse(Array(deep.utf8)) }

@@ -14,13 +14,13 @@ import Testing
         let configuration = try ConfigurationLoader.parse(
             """
             server: { request_header_timeout: 5s, idle_timeout: 30s, request_body_timeout: 2m, write_timeout: 10s,
-                      max_connections: 100 }
+                      max_connections: 100, max_request_header_bytes: 16384 }
             routing: { max_stream_event_bytes: 65536, max_response_bytes: 1048576, max_stream_capture_bytes: 2048 }
             \(Self.providers)
             """)
         let server = configuration.server
         #expect(server.requestHeaderTimeout == 5 && server.idleTimeout == 30 && server.requestBodyTimeout == 120)
-        #expect(server.writeTimeout == 10 && server.maxConnections == 100)
+        #expect(server.writeTimeout == 10 && server.maxConnections == 100 && server.maxRequestHeaderBytes == 16384)
         let routing = configuration.routing
         #expect(routing.maxStreamEventBytes == 65536 && routing.maxResponseBytes == 1 << 20)
         #expect(routing.maxStreamCaptureBytes == 2048)

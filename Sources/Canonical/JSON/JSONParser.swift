@@ -2,13 +2,17 @@
 /// goes through. Foundation's `JSONDecoder` spent a fifth of the gateway's CPU decoding the same values
 /// through `Codable` (a failed `try?` per candidate type); this reads each byte once.
 ///
-/// Strict RFC 8259: no comments, no trailing commas, no leading zeros, UTF-8 input; nesting deeper than
+/// Strict RFC 8259: no comments, no trailing commas, no leading zeros, valid UTF-8 only (a string with
+/// invalid bytes or an unpaired surrogate escape is refused, never repaired); nesting deeper than
 /// ``maximumDepth`` is refused rather than risking the stack.
 package struct JSONParser {
     package struct Failure: Error, CustomStringConvertible {
         package let message: String
         package let offset: Int
         package var description: String { "\(message) at byte \(offset)" }
+
+        static let invalidUTF8 = "invalid UTF-8 in string"
+        package var isInvalidUTF8: Bool { message == Self.invalidUTF8 }
     }
 
     package static let maximumDepth = 256
@@ -137,7 +141,8 @@ package struct JSONParser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                else { throw Failure(message: Failure.invalidUTF8, offset: start) }
                 position += 1
                 return text
             }
@@ -151,7 +156,10 @@ package struct JSONParser {
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: scalars, as: UTF8.self)
+                guard let text = String(validating: scalars, as: UTF8.self) else {
+                    throw Failure(message: Failure.invalidUTF8, offset: start)
+                }
+                return text
             case UInt8(ascii: "\\"):
                 guard position < bytes.count else { throw failure("unexpected end of input") }
                 let escape = bytes[position]

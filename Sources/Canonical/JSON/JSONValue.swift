@@ -111,6 +111,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// Parses JSON from a peer the gateway does not control, an upstream's answer: invalid UTF-8 is replaced
+    /// with U+FFFD (as it is in streamed answers) instead of failing the whole answer. A client's JSON goes
+    /// through ``parse(_:)`` and is refused.
+    public static func parseRepairingUTF8(_ bytes: some Collection<UInt8>) throws -> JSONValue {
+        do {
+            return try parse(bytes)
+        } catch let failure as JSONParser.Failure where failure.isInvalidUTF8 {
+            return try parse(Array(String(decoding: bytes, as: UTF8.self).utf8))
+        }
+    }
+
     /// Compact JSON; with `sortedKeys`, a canonical form whose bytes are equal when the values are.
     public func serialized(sortedKeys: Bool = false) -> [UInt8] {
         var writer = JSONWriter(sortedKeys: sortedKeys)

@@ -77,7 +77,7 @@ extension ProviderAdapter {
         } catch {
             throw UpstreamClient.failure(error)
         }
-        guard let json = try? JSONValue.parse(buffer.readableBytesView) else {
+        guard let json = try? JSONValue.parseRepairingUTF8(buffer.readableBytesView) else {
             throw .malformed("the answer is not JSON: \(String(buffer: buffer).prefix(200))")
         }
         return json

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import RouterShiftConfiguration
 import Synchronization
@@ -16,7 +17,10 @@ import Synchronization
 /// - past `maxConnections` open connections, a request is answered 503 in its protocol's error format and
 ///   its connection closed, before any route runs;
 /// - a `/v1` request that announces a body over `maxBodyBytes` is answered 413 at once, without waiting
-///   for the body (a transcription upload, streamed through, is exempt).
+///   for the body (a transcription upload, streamed through, is exempt);
+/// - a request the HTTP decoder refuses (headers over `maxRequestHeaderBytes`: 431; malformed: 400) is
+///   answered in its protocol's error format, its path read by a ``RequestTargetSniffer`` ahead of the
+///   decoder, where Hummingbird would send an empty 400.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -31,6 +35,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var writeTimeout: TimeAmount
         var maxConnections: Int
         var maxBodyBytes: Int
+        var maxRequestHeaderBytes: Int
         let open = OpenConnections()
 
         init(_ server: GatewayConfiguration.Server) {
@@ -40,6 +45,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             writeTimeout = .nanoseconds(Int64(server.writeTimeout * 1e9))
             maxConnections = server.maxConnections
             maxBodyBytes = server.maxBodyBytes
+            maxRequestHeaderBytes = server.maxRequestHeaderBytes
         }
     }
 
@@ -57,6 +63,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var shedding = false
     private var requestsInFlight = 0
     private var readingBody = false
+    private var responding = false
+    private let sniffer = RequestTargetSniffer()
     private var timer: Scheduled<Void>?
     private var writeTimer: Scheduled<Void>?
 
@@ -68,6 +76,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         overLimit = limits.open.opened() > limits.maxConnections
         counted = true
         arm(limits.headerTimeout, context: context)
+        let pipeline = context.pipeline.syncOperations
+        if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            try? pipeline.addHandler(sniffer, position: .before(decoder))
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -86,7 +98,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             if overLimit {
                 refuse(
-                    head,
+                    path: head.path,
                     with: GatewayError(
                         .unavailable, "The gateway is at its connection limit; retry shortly.",
                         code: "too_many_connections", retryAfter: 1), context: context)
@@ -96,7 +108,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 let path = head.path, path.hasPrefix("/v1/"), !path.hasPrefix("/v1/audio/transcriptions")
             {
                 refuse(
-                    head,
+                    path: head.path,
                     with: GatewayError(
                         .requestTooLarge, "The request body exceeds \(limits.maxBodyBytes) bytes.",
                         code: "request_too_large"), context: context)
@@ -109,13 +121,38 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case .end:
             readingBody = false
+            sniffer.nextRequest()
             // Answered before its body was read (a refusal): the connection is idle now.
             if requestsInFlight == 0 { arm(limits.idleTimeout, context: context) } else { disarm() }
         }
         context.fireChannelRead(data)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // Not passed on: Hummingbird would answer an empty 400. A response already begun can only be cut.
+        guard !responding, !shedding else {
+            context.close(promise: nil)
+            return
+        }
+        let refusal =
+            parserError == .headerOverflow
+            ? GatewayError(
+                .headersTooLarge, "The request's headers exceed \(limits.maxRequestHeaderBytes) bytes.",
+                code: "request_headers_too_large")
+            : GatewayError.invalid("The request is not valid HTTP/1.1 (\(parserError)).")
+        refuse(path: sniffer.path, with: refusal, context: context)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: responding = true
+        case .body: break
+        case .end: responding = false
+        }
         if case .end = unwrapOutboundIn(data) {
             requestsInFlight -= 1
             // While a body is still arriving its timer stays.
@@ -148,10 +185,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Answers `error` in the caller's error format and closes the connection; the request is not handled.
-    private func refuse(_ head: HTTPRequest, with error: GatewayError, context: ChannelHandlerContext) {
+    private func refuse(path: String?, with error: GatewayError, context: ChannelHandlerContext) {
         shedding = true
         disarm()
-        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? "/"
+        let path = path.map { String($0.prefix { $0 != "?" }) } ?? "/"
         let body = ByteBuffer(bytes: error.body(for: ClientProtocol.forPath(path)).serialized())
         var fields: HTTPFields = [
             .contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close",

@@ -16,8 +16,11 @@ extension Gateway {
     static func serverBuilder(certificate: ServingCertificate?, limits: ConnectionGuard.Limits) throws
         -> HTTPServerBuilder
     {
+        let headerBytes = limits.maxRequestHeaderBytes
         let http1 = HTTPServerBuilder.http1(
-            configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits)]))
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(limits: limits)],
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: headerBytes, maxHeaderListSize: headerBytes)))
         guard let certificate else { return http1 }
         return try .tls(http1, tlsConfiguration: certificate.serverConfiguration())
     }

@@ -68,9 +68,12 @@ final class MultipartModelUpload: @unchecked Sendable {
                         throw GatewayError.invalid(
                             "`model` is longer than \(maxModelBytes) bytes.", param: "model")
                     }
-                    let value = received.getString(
-                        at: received.readerIndex + part.contentStart, length: end - part.contentStart)
-                    found = (value ?? "", part.contentStart..<end)
+                    let bytes = received.getBytes(
+                        at: received.readerIndex + part.contentStart, length: end - part.contentStart) ?? []
+                    guard let value = String(validating: bytes, as: UTF8.self) else {
+                        throw GatewayError.invalid("`model` is not valid UTF-8.", param: "model")
+                    }
+                    found = (value, part.contentStart..<end)
                 default: break
                 }
             }

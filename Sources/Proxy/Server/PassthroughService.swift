@@ -30,7 +30,7 @@ struct PassthroughService: Sendable {
             call: { _ in ForwardedCall(path: path, body: .json(body)) },
             read: { response -> JSONValue in
                 let buffer = try await response.body.collect(upTo: gateway.upstream.maxResponseBytes)
-                return (try? JSONValue.parse(buffer.readableBytesView)) ?? .string(String(buffer: buffer))
+                return (try? JSONValue.parseRepairingUTF8(buffer.readableBytesView)) ?? .string(String(buffer: buffer))
             },
             tokens: { (answer: JSONValue) -> Int in
                 Int(answer["usage"]?["prompt_tokens"]?.integer ?? answer["usage"]?["total_tokens"]?.integer ?? 0)

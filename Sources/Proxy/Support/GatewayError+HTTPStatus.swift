@@ -10,6 +10,7 @@ extension GatewayError {
         case .notFound: .notFound
         case .conflict: .conflict
         case .requestTooLarge: .contentTooLarge
+        case .headersTooLarge: HTTPResponse.Status(code: 431, reasonPhrase: "Request Header Fields Too Large")
         case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests
         case .budgetExceeded: .tooManyRequests
