@@ -9,17 +9,8 @@ import Testing
 /// same answer, without reaching the upstream.
 @Suite(.serialized) struct CacheFixtureMigrationTests {
     /// The configuration the fixtures were written with (Fixtures/fixture-config.yaml), on the mock.
-    static let yaml = """
-        providers:
-          - { name: mock, kind: openai, base_url: "MOCK/v1" }
-          - { name: mock-anthropic, kind: anthropic, base_url: "MOCK" }
-          - { name: mock-gemini, kind: gemini, base_url: "MOCK/v1beta" }
-        models:
-          - { name: chat, deployments: [ { provider: mock, model: mock-small } ] }
-          - { name: claude, deployments: [ { provider: mock-anthropic, model: mock-small } ] }
-          - { name: gemini, deployments: [ { provider: mock-gemini, model: mock-small } ] }
-        cache: { enabled: true, threshold: 0.9, scope: global, verifier: { enabled: false } }
-        """
+    static let yaml = LiveGateway.everyProtocolYAML(
+        cache: "{ enabled: true, threshold: 0.9, scope: global, verifier: { enabled: false } }")
 
     struct FixtureRequest: Sendable {
         let name: String

@@ -159,3 +159,26 @@ final class Ports: Sendable {
         throw CancellationError()
     }
 }
+
+extension LiveGateway {
+    /// A configuration with one mock provider of each kind and a model group on each: `chat` (OpenAI),
+    /// `claude` (Anthropic) and `gemini` (Gemini), serving the upstream models given, then `moreModels`
+    /// (YAML list items) and the `cache` settings.
+    static func everyProtocolYAML(
+        upstreamModels: (chat: String, claude: String, gemini: String) = ("mock-small", "mock-small", "mock-small"),
+        moreModels: String = "", cache: String
+    ) -> String {
+        """
+        providers:
+          - { name: mock, kind: openai, base_url: "MOCK/v1" }
+          - { name: mock-anthropic, kind: anthropic, base_url: "MOCK" }
+          - { name: mock-gemini, kind: gemini, base_url: "MOCK/v1beta" }
+        models:
+          - { name: chat, deployments: [ { provider: mock, model: \(upstreamModels.chat) } ] }
+          - { name: claude, deployments: [ { provider: mock-anthropic, model: \(upstreamModels.claude) } ] }
+          - { name: gemini, deployments: [ { provider: mock-gemini, model: \(upstreamModels.gemini) } ] }
+        \(moreModels)
+        cache: \(cache)
+        """
+    }
+}

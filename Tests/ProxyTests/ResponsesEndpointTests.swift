@@ -9,17 +9,8 @@ import Testing
 /// upstream: answers, streams, stored conversations scoped to their key, refusals in OpenAI's format, and
 /// the cache shared with chat completions.
 @Suite struct ResponsesEndpointTests {
-    static let yaml = """
-        providers:
-          - { name: mock, kind: openai, base_url: "MOCK/v1" }
-          - { name: mock-anthropic, kind: anthropic, base_url: "MOCK" }
-          - { name: mock-gemini, kind: gemini, base_url: "MOCK/v1beta" }
-        models:
-          - { name: chat, deployments: [ { provider: mock, model: mock-small } ] }
-          - { name: claude, deployments: [ { provider: mock-anthropic, model: claude-mock } ] }
-          - { name: gemini, deployments: [ { provider: mock-gemini, model: gemini-mock } ] }
-        cache: { enabled: true, semantic: false }
-        """
+    static let yaml = LiveGateway.everyProtocolYAML(
+        upstreamModels: ("mock-small", "claude-mock", "gemini-mock"), cache: "{ enabled: true, semantic: false }")
 
     static let tool: JSONValue = [
         "type": "function", "name": "lookup", "description": "Looks things up.",

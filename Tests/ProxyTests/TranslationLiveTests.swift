@@ -6,20 +6,12 @@ import Testing
 /// Faithful translation through the live gateway and the mock upstream: what reaches each provider kind,
 /// and what each client sees.
 @Suite struct TranslationLiveTests {
-    static let yaml = """
-        providers:
-          - { name: mock, kind: openai, base_url: "MOCK/v1" }
-          - { name: mock-anthropic, kind: anthropic, base_url: "MOCK" }
-          - { name: mock-gemini, kind: gemini, base_url: "MOCK/v1beta" }
-        models:
-          - { name: chat, deployments: [ { provider: mock, model: mock-small } ] }
-          - { name: claude, deployments: [ { provider: mock-anthropic, model: mock-small } ] }
-          - { name: gemini, deployments: [ { provider: mock-gemini, model: mock-small } ] }
-          - name: lenient-claude
-            translation: { unsupported: drop }
-            deployments: [ { provider: mock-anthropic, model: mock-small } ]
-        cache: { enabled: false }
-        """
+    static let yaml = LiveGateway.everyProtocolYAML(
+        moreModels: """
+              - name: lenient-claude
+                translation: { unsupported: drop }
+                deployments: [ { provider: mock-anthropic, model: mock-small } ]
+            """, cache: "{ enabled: false }")
 
     static func chat(_ model: String, _ fields: [String: JSONValue] = [:]) -> JSONValue {
         var body: [String: JSONValue] = ["model": .string(model), "messages": [["role": "user", "content": "Hello"]]]

@@ -123,27 +123,15 @@ package enum OpenAIChatDecoding {
                 throw .invalid(
                     "`tools[\(index)]` must be a function tool with a `function` object.", param: "tools[\(index)]")
             }
-            tools.append(
-                ToolDefinition(
-                    name: try function.requiredString("name"), description: try function.string("description"),
-                    parameters: function.value("parameters"), strict: try function.bool("strict")))
+            tools.append(try ToolDefinition(function: function))
         }
         return tools
     }
 
     private static func toolChoice(_ fields: JSONFields) throws(GatewayError) -> ToolChoice? {
-        guard let value = fields.value("tool_choice") else { return nil }
-        switch value.string {
-        case "auto": return .auto
-        case "none": return ToolChoice.none
-        case "required": return .required
-        case nil:
-            if let function = try JSONFields(value, path: "tool_choice").fields("function") {
-                return .function(try function.requiredString("name"))
-            }
-        default: break
+        try ToolChoice.openAI(fields, objectForm: "a function") { choice throws(GatewayError) in
+            try choice.fields("function")?.requiredString("name")
         }
-        throw .invalid("`tool_choice` must be auto, none, required or a function.", param: "tool_choice")
     }
 
     // MARK: - Upstream answers

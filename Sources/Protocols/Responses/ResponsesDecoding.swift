@@ -164,28 +164,15 @@ package enum ResponsesDecoding {
                     "`tools[\(index)].type` `\(type)` is not supported: this gateway serves function tools only (a "
                         + "hosted tool cannot run on a translated deployment).", param: "tools[\(index)].type")
             }
-            tools.append(
-                ToolDefinition(
-                    name: try tool.requiredString("name"), description: try tool.string("description"),
-                    parameters: tool.value("parameters"), strict: try tool.bool("strict")))
+            tools.append(try ToolDefinition(function: tool))
         }
         return tools
     }
 
     private static func toolChoice(_ fields: JSONFields) throws(GatewayError) -> ToolChoice? {
-        guard let value = fields.value("tool_choice") else { return nil }
-        switch value.string {
-        case "auto": return .auto
-        case "none": return ToolChoice.none
-        case "required": return .required
-        case nil:
-            let choice = try JSONFields(value, path: "tool_choice")
-            if try choice.string("type") == "function" { return .function(try choice.requiredString("name")) }
-        default: break
+        try ToolChoice.openAI(fields, objectForm: #"{"type": "function", "name": ...}"#) { choice throws(GatewayError) in
+            try choice.string("type") == "function" ? try choice.requiredString("name") : nil
         }
-        throw .invalid(
-            "`tool_choice` must be auto, none, required or {\"type\": \"function\", \"name\": ...}.",
-            param: "tool_choice")
     }
 
     /// `text.format` as chat's `response_format`; plain text is the default and needs none.
