@@ -18,6 +18,8 @@ struct SoakBenchmark: AsyncParsableCommand {
     @Option(help: "Requests per second, sent on schedule whatever the answers (open loop).") var rate = 50.0
     @Option(help: "Seconds per reported interval.") var interval = 60.0
     @Option(help: "Requests in flight at most; a send due past this is counted as dropped.") var maxInFlight = 512
+    @Option(help: "RouterShift's cache.max_entries: reached early, so later growth is not cached data.")
+    var maxEntries = 1000
     @Flag(inversion: .prefixedNo, help: "Pin the server to one CPU, load and mock upstream to the others.")
     var pin = true
     @OptionGroup var output: OutputOptions
@@ -59,6 +61,7 @@ struct SoakBenchmark: AsyncParsableCommand {
           - { name: soak-failing, deployments: [ { provider: mock, model: "mock-small@fail500" } ] }
           - { name: soak-cut, deployments: [ { provider: mock, model: "mock-small@disconnect" } ] }
         routing: { retries: 0 }
+        cache: { max_entries: \(maxEntries) }
         logging: { level: warning }
         """.write(to: config, atomically: true, encoding: .utf8)
         let gateway = try ServerProcess(
@@ -100,6 +103,7 @@ struct SoakBenchmark: AsyncParsableCommand {
             return
         }
         print("Soak: \(Int(rate)) requests/s for \(minutes) min per engine; mix \(SoakTraffic.mixDescription)")
+        print("RouterShift's cache holds at most \(maxEntries) entries (cache.max_entries)")
         print(machineDescription())
         print(cores.description)
         let columns = [
