@@ -40,6 +40,9 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(socket) }
 
+    /// Goes away as a client does: both directions of the connection shut.
+    func hangUp() { shutdown(socket, Int32(SHUT_RDWR)) }
+
     /// Sends `text`; false once the gateway has closed the connection.
     @discardableResult
     func send(_ text: String) -> Bool {

@@ -214,6 +214,22 @@ import Testing
         #expect(Translation.applying(.drop, to: request, for: .openAI).dropped.isEmpty)
     }
 
+    /// A content block the gateway does not model (`document`, or one Anthropic adds later) is never dropped:
+    /// it reaches an Anthropic deployment as sent, and elsewhere it is refused naming where it is.
+    @Test func anUnmodelledAnthropicContentBlockIsKeptOrRefusedNeverDropped() throws {
+        let document: JSONValue = [
+            "type": "document", "source": ["type": "text", "media_type": "text/plain", "data": "Terms."],
+        ]
+        let request = try Self.anthropic([
+            "messages": [["role": "user", "content": [["type": "text", "text": "Summarise:"], document]]]
+        ])
+        let native = try Self.upstream(request, .anthropic)
+        #expect(native["messages"]?.array?.first?["content"]?.array?.last == document)
+        #expect(Translation.gaps(request, for: .openAI).map(\.param) == ["messages[0].content[1]"])
+        #expect(Translation.gaps(request, for: .gemini).map(\.param) == ["messages[0].content[1]"])
+        #expect(throws: UpstreamFailure.self) { _ = try Self.upstream(request, .openAI) }
+    }
+
     // MARK: - Ranges
 
     /// OpenAI takes a temperature up to 2, Anthropic up to 1: the same value is refused only on the way to
@@ -254,6 +270,8 @@ import Testing
         #expect(param { try Self.openAI(["n": 129]) } == "n")
         #expect(param { try Self.openAI(["n": 128]) } == nil)
         #expect(param { try Self.openAI(["temperature": 2.5]) } == "temperature")
+        #expect(param { try Self.openAI(["response_format": ["type": "xml"]]) } == "response_format.type")
+        #expect(param { try Self.openAI(["response_format": ["type": "json_object"]]) } == nil)
         #expect(param { try Self.anthropic(["temperature": 1.5]) } == "temperature")
         #expect(
             param {

@@ -35,7 +35,7 @@ package enum OpenAIChatDecoding {
             seed: try fields.integer("seed"), n: try fields.int("n", in: ranges.choices),
             presencePenalty: try fields.number("presence_penalty", in: ranges.penalty),
             frequencyPenalty: try fields.number("frequency_penalty", in: ranges.penalty),
-            responseFormat: try fields.fields("response_format").map { .object($0.object) },
+            responseFormat: try responseFormat(fields),
             tools: try tools(fields), toolChoice: try toolChoice(fields),
             parallelToolCalls: try fields.bool("parallel_tool_calls"),
             user: try fields.string("user"), stream: try fields.bool("stream") ?? false,
@@ -126,6 +126,18 @@ package enum OpenAIChatDecoding {
             tools.append(try ToolDefinition(function: function))
         }
         return tools
+    }
+
+    /// `response_format`, whose `type` must be one OpenAI defines.
+    private static func responseFormat(_ fields: JSONFields) throws(GatewayError) -> JSONValue? {
+        guard let format = try fields.fields("response_format") else { return nil }
+        let type = try format.requiredString("type")
+        guard ["text", "json_object", "json_schema"].contains(type) else {
+            throw .invalid(
+                "`response_format.type` must be text, json_object or json_schema, not \(type).",
+                param: "response_format.type")
+        }
+        return .object(format.object)
     }
 
     private static func toolChoice(_ fields: JSONFields) throws(GatewayError) -> ToolChoice? {

@@ -3,8 +3,15 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// The body as JSON, at most `limit` bytes; a 413 beyond, a 400 naming the problem if it is not JSON.
+    /// The body as JSON, at most `limit` bytes; a 413 beyond, a 400 naming the problem if it is not JSON, a
+    /// 415 if it is compressed (the gateway decompresses nothing, so no body can expand past its limits).
     func decodeJSONBody(limit: Int) async throws -> JSONValue {
+        if let encoding = headers[.contentEncoding], encoding.lowercased() != "identity" {
+            throw GatewayError(
+                .unsupportedMediaType,
+                "A request body with `Content-Encoding: \(encoding)` is not accepted; send it uncompressed.",
+                code: "unsupported_content_encoding")
+        }
         let buffer = try await collectBody(limit: limit)
         guard buffer.readableBytes > 0 else {
             throw GatewayError.invalid("The request body is empty; send a JSON object.")

@@ -3,9 +3,10 @@ import Testing
 
 @testable import Proxy
 
-/// Invalid UTF-8 in a JSON body is refused the same way on every route: a 400 in the caller's protocol, no
-/// upstream call (before, chat routes repaired it to U+FFFD and sent it on while others refused it).
-@Suite struct InvalidUTF8Tests {
+/// How a JSON body must be encoded: invalid UTF-8 is refused the same way on every route (a 400 in the
+/// caller's protocol, no upstream call; before, chat routes repaired it to U+FFFD and sent it on while others
+/// refused it), and a compressed body is refused naming its encoding.
+@Suite struct BodyEncodingTests {
     static let yaml = """
         providers:
           - { name: mock, kind: openai, base_url: "MOCK/v1" }
@@ -52,6 +53,18 @@ import Testing
             }
             #expect(try await live.upstreamCount("mock-small") == 0)
             #expect(try await live.upstreamCount("mock-embedding", path: "/v1/embeddings") == 0)
+        }
+    }
+
+    /// The gateway decompresses nothing: a compressed body is refused with a 415, not misread as bad JSON.
+    @Test(.timeLimit(.minutes(1))) func aCompressedBodyIsRefusedNamingItsEncoding() async throws {
+        try await LiveGateway.run(yaml: Self.yaml) { live in
+            let answer = try await live.send(
+                "/v1/chat/completions", method: .POST, body: [0x1F, 0x8B, 0x08, 0x00], key: nil,
+                headers: [("Content-Encoding", "gzip")])
+            #expect(answer.status == 415)
+            #expect(answer.body["error"]?["message"]?.string?.contains("Content-Encoding: gzip") == true)
+            #expect(try await live.upstreamCount("mock-small") == 0)
         }
     }
 }
