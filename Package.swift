@@ -5,6 +5,13 @@ import PackageDescription
 /// request, and an unoptimised HNSW or encoder makes the test suite slow without testing anything more.
 let numericSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
+/// With `ROUTERSHIFT_TSAN_SUBSET=1` the package is the vector index and its tests alone, so the test script's
+/// ThreadSanitizer step instruments and builds those instead of every target of the gateway.
+let tsanSubset = Context.environment["ROUTERSHIFT_TSAN_SUBSET"] == "1"
+let tsanTargets: Set<String> = [
+    "CBLAS", "CVectorKernels", "VectorIndex", "BenchmarkSupport", "vector-index-crash-worker", "VectorIndexTests",
+]
+
 let package = Package(
     name: "RouterShift",
     platforms: [.macOS(.v15)],
@@ -12,7 +19,7 @@ let package = Package(
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
         // The parsers under fuzzing, for the libFuzzer package in Fuzz/ (built apart, instrumented).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
-    ],
+    ].filter { !tsanSubset || $0.name == "VectorIndex" },
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -182,5 +189,5 @@ let package = Package(
             dependencies: ["Embedding"],
             resources: [.copy("Fixtures")]
         ),
-    ]
+    ].filter { !tsanSubset || tsanTargets.contains($0.name) }
 )

@@ -34,7 +34,7 @@ struct AnalyticsFilterOptions: ParsableArguments {
 
     func query(adding extra: [String: String] = [:]) throws -> AnalyticsQuery {
         do {
-            return try AnalyticsQuery(parameters: parameters.merging(extra) { $1 })
+            return try AnalyticsQuery(parameters: parameters.merging(extra) { $1 }, now: SystemClock().wallTime())
         } catch {
             // The API names its parameters; here they are options.
             let message = ["from", "to", "status", "errors", "cache", "group_by", "interval", "limit"].reduce(

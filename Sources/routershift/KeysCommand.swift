@@ -33,7 +33,7 @@ struct KeysCommand: ParsableCommand {
                 throw ValidationError(error.message)
             }
             let store = try options.openStore(configuration)
-            let (key, secret) = try store.createKey(draft)
+            let (key, secret) = try store.createKey(draft, now: SystemClock().wallTime())
             print("created \(key.id) (\(key.name))")
             print(secret)
         }
@@ -67,7 +67,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let store = try options.openStore()
-            guard let revoked = try store.revokeKey(key) else {
+            guard let revoked = try store.revokeKey(key, now: SystemClock().wallTime()) else {
                 throw ValidationError("no key with id or prefix \(key)")
             }
             print("revoked \(revoked.id) (\(revoked.name))")

@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import Proxy
+@testable import RouterShiftConfiguration
 
 @Suite struct AsyncTaskStoreTests {
     private func withStore(_ body: (GatewayStore) throws -> Void) throws {
@@ -69,6 +71,52 @@ import Testing
             #expect(try store.task(id: "old", keyID: "key_a") == nil)
             #expect(try store.task(id: "new", keyID: "key_a") != nil)
             #expect(try store.task(id: "pending", keyID: "key_a") != nil)
+        }
+    }
+}
+
+/// The runner on a clock moved by hand: a rate-limited task waits out its delay on the gateway's clock,
+/// however many times the runner wakes in the meantime, and runs again once the clock has passed it.
+@Suite struct AsyncTaskRunnerClockTests {
+    @Test(.timeLimit(.minutes(1))) func aRetriedTaskRunsAgainOnlyOnceTheClockPassesItsDelay() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        let clock = ManualClock()
+        let runs = Shared(0)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let runner = AsyncTaskRunner(
+            store: store, settings: GatewayConfiguration.Server(), logger: logger, clock: clock
+        ) { _ in
+            let run = runs.update { count in
+                count += 1
+                return count
+            }
+            return run == 1 ? .retry(after: 30) : .finished(status: 200, body: ["ok": true])
+        }
+        let now = clock.wallTime()
+        try store.enqueueTask(
+            AsyncTask(
+                id: "t", keyID: "key_a", model: "m", request: Data("{}".utf8), headers: Data("{}".utf8),
+                status: .queued, attempts: 0, createdAt: now, notBefore: now))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runner.run() }
+            runner.wake()
+            while try store.task(id: "t", keyID: "key_a")?.status != .queued || runs.update({ $0 }) == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            // Requeued 30 s ahead on the clock, which has not moved: no wake-up can claim it.
+            runner.wake()
+            #expect(runs.update { $0 } == 1)
+            #expect(try store.claimNextTask(now: clock.wallTime()) == nil)
+            clock.advance(31)
+            runner.wake()
+            while try store.task(id: "t", keyID: "key_a")?.status != .succeeded {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(runs.update { $0 } == 2)
+            group.cancelAll()
         }
     }
 }

@@ -24,9 +24,10 @@ struct LiveGateway {
     /// - Parameter configure: edits the gateway configuration; `MOCK` in base URLs is the mock's address.
     /// - Parameter directory: where the database lives; a fresh temporary one by default (then removed).
     /// - Parameter trusting: a PEM CA file the client trusts, for a gateway serving HTTPS.
+    /// - Parameter clock: the gateway's clock; the system's by default, a ``ManualClock`` to move time by hand.
     static func run<Result: Sendable>(
         mock options: MockOptions = MockOptions(), yaml: String, directory: URL? = nil, trusting: String? = nil,
-        _ body: @Sendable (LiveGateway) async throws -> Result
+        clock: any GatewayClock = SystemClock(), _ body: @Sendable (LiveGateway) async throws -> Result
     ) async throws -> Result {
         let logger = {
             var logger = Logger(label: "test")
@@ -53,7 +54,7 @@ struct LiveGateway {
             var configuration = try ConfigurationLoader.parse(text, environment: [:])
             configuration.server.port = 0
             configuration.server.masterKey = masterKey
-            let gateway = try Gateway(configuration: configuration, logger: logger)
+            let gateway = try Gateway(configuration: configuration, logger: logger, clock: clock)
             let gatewayPort = Ports()
             let adminPort = Ports()
             group.addTask {

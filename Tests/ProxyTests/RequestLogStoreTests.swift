@@ -117,12 +117,12 @@ import Testing
         #expect(query.filter.from == now - 86400 && query.filter.to == 1_799_971_200)
         #expect(
             query.groupBy == .team && query.interval == .day && query.filter.errorsOnly && query.filter.status == 429)
-        #expect(try AnalyticsQuery(parameters: ["from": "2026-11-25"]).filter.from == 1_795_564_800)
+        #expect(try AnalyticsQuery(parameters: ["from": "2026-11-25"], now: 1_795_600_800).filter.from == 1_795_564_800)
         for bad in [
             ["group_by": "user"], ["interval": "minute"], ["limit": "0"], ["from": "yesterday"], ["from": "nan"],
             ["to": "1e400"], ["colour": "red"],
         ] {
-            #expect(throws: GatewayError.self) { try AnalyticsQuery(parameters: bad) }
+            #expect(throws: GatewayError.self) { try AnalyticsQuery(parameters: bad, now: 1_795_600_800) }
         }
     }
 }

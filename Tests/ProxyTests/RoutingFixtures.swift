@@ -4,11 +4,17 @@ import Synchronization
 @testable import Proxy
 @testable import RouterShiftConfiguration
 
-/// A clock moved by hand: sleeping advances it at once.
-final class ManualClock: RoutingClock {
+/// A clock moved by hand: sleeping advances it at once. Its wall time starts at `wallStart` and moves with it.
+final class ManualClock: GatewayClock {
     private let time = Mutex<Double>(1000)
+    private let wallStart: Double
+
+    init(wallStart: Double = 1_767_225_600) {  // 2026-01-01 00:00 UTC
+        self.wallStart = wallStart
+    }
 
     func now() -> Double { time.withLock { $0 } }
+    func wallTime() -> Double { wallStart + now() - 1000 }
     func sleep(seconds: Double) async throws { advance(seconds) }
     func advance(_ seconds: Double) { time.withLock { $0 += max(seconds, 0) } }
 }

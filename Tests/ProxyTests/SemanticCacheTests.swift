@@ -139,14 +139,17 @@ import Testing
         }
     }
 
+    /// On the gateway's clock, moved by hand: no waiting for the TTL to pass.
     @Test func anEntryExpiresAfterItsTTL() async throws {
-        try await LiveGateway.run(yaml: Self.yaml()) { live in
+        let clock = ManualClock()
+        try await LiveGateway.run(yaml: Self.yaml(), clock: clock) { live in
             _ = try await live.post(
-                "/v1/chat/completions", Self.chat("Short-lived?"), headers: [("x-routershift-cache-ttl", "1")])
+                "/v1/chat/completions", Self.chat("Short-lived?"), headers: [("x-routershift-cache-ttl", "60")])
+            clock.advance(59)
             #expect(
                 try await live.post("/v1/chat/completions", Self.chat("Short-lived?")).headers.first(
                     name: "x-routershift-cache") == "hit")
-            try await Task.sleep(nanoseconds: 1_200_000_000)
+            clock.advance(2)
             #expect(
                 try await live.post("/v1/chat/completions", Self.chat("Short-lived?")).headers.first(
                     name: "x-routershift-cache") == "miss")
@@ -154,11 +157,12 @@ import Testing
     }
 
     @Test func theLeastRecentlyUsedEntriesGoFirstAtTheSizeBound() async throws {
-        try await LiveGateway.run(yaml: Self.yaml(extra: ", max_entries: 2")) { live in
+        let clock = ManualClock()
+        try await LiveGateway.run(yaml: Self.yaml(extra: ", max_entries: 2"), clock: clock) { live in
             let cache = try #require(live.gateway.cache)
             _ = try await live.post("/v1/chat/completions", Self.chat("First question about oceans"))
             _ = try await live.post("/v1/chat/completions", Self.chat("Second question about mountains"))
-            try await Task.sleep(nanoseconds: 20_000_000)
+            clock.advance(1)
             _ = try await live.post("/v1/chat/completions", Self.chat("First question about oceans"))
             _ = try await live.post("/v1/chat/completions", Self.chat("Third question about deserts"))
             let (_, evicted) = try cache.sweep()

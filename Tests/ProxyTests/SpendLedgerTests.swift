@@ -28,56 +28,63 @@ import Testing
         return record
     }
 
+    /// A ledger over `log` whose clock starts at ``now`` and is moved by hand.
     private func withLedger(
-        log: [RequestRecord] = [], teams: [GatewayConfiguration.Team] = [], _ body: (SpendLedger) throws -> Void
+        log: [RequestRecord] = [], teams: [GatewayConfiguration.Team] = [],
+        _ body: (SpendLedger, ManualClock) throws -> Void
     ) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
         try store.appendRequests(log)
-        try body(try SpendLedger(store: store, teams: teams, now: now))
+        let clock = ManualClock(wallStart: now)
+        try body(try SpendLedger(store: store, teams: teams, clock: clock), clock)
     }
 
     @Test func refusesAKeyOverItsDailyBudgetUntilTheDayEnds() throws {
         // Yesterday's spend does not count; today's, read back from the log, does.
-        try withLedger(log: [spent(5, at: now - 86400), spent(0.6, at: now - 60)]) { ledger in
+        try withLedger(log: [spent(5, at: now - 86400), spent(0.6, at: now - 60)]) { ledger, clock in
             let principal = Principal.key(key(budget: 1, period: "day"))
-            try ledger.check(principal, now: now)
+            try ledger.check(principal)
             ledger.record(spent(0.4, at: now))
-            #expect(ledger.spent(keyID: "key_1", period: .day, now: now) == 1.0)
+            #expect(ledger.spent(keyID: "key_1", period: .day) == 1.0)
             do {
-                try ledger.check(principal, now: now)
+                try ledger.check(principal)
                 Issue.record("a spent budget was let through")
             } catch let error as GatewayError {
                 #expect(error.kind == .budgetExceeded && error.code == "budget_exceeded")
                 #expect(error.retryAfter == 50400 && error.message.contains("2026-11-26T00:00:00Z"))
             }
-            try ledger.check(principal, now: now + 50400)
-            try ledger.check(.master, now: now)
+            try ledger.check(.master)
+            clock.advance(50400)
+            try ledger.check(principal)
         }
     }
 
     @Test func cacheHitsCostNothingAndTotalBudgetsNeverReset() throws {
-        try withLedger { ledger in
+        try withLedger { ledger, clock in
             let principal = Principal.key(key(budget: 2, period: nil))
             var hit = spent(0, at: now)
             hit.costSaved = 10
             ledger.record(hit)
-            try ledger.check(principal, now: now)
+            try ledger.check(principal)
             ledger.record(spent(2, at: now))
-            #expect(throws: GatewayError.self) { try ledger.check(principal, now: now + 400 * 86400) }
+            clock.advance(400 * 86400)
+            #expect(throws: GatewayError.self) { try ledger.check(principal) }
         }
     }
 
     @Test func teamBudgetsCoverEveryKeyOfTheTeam() throws {
         let team = GatewayConfiguration.Team(name: "research", budget: 3, budgetPeriod: .month)
-        try withLedger(log: [spent(2, at: now - 86400, key: "key_other", team: "research")], teams: [team]) { ledger in
+        try withLedger(log: [spent(2, at: now - 86400, key: "key_other", team: "research")], teams: [team]) {
+            ledger, clock in
             let principal = Principal.key(key(budget: nil, period: nil, team: "research"))
-            try ledger.check(principal, now: now)
+            try ledger.check(principal)
             ledger.record(spent(1, at: now, team: "research"))
-            #expect(throws: GatewayError.self) { try ledger.check(principal, now: now) }
+            #expect(throws: GatewayError.self) { try ledger.check(principal) }
             // A new month.
-            try ledger.check(principal, now: 1_796_083_200)
+            clock.advance(1_796_083_200 - now)
+            try ledger.check(principal)
         }
     }
 }

@@ -31,7 +31,7 @@ struct AdminRoutes {
             rpm: try fields.int("rpm"), tpm: try fields.int("tpm"), maxParallel: try fields.int("max_parallel"),
             budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"))
         try draft.validate(against: gateway.configuration)
-        let (key, secret) = try gateway.store.createKey(draft)
+        let (key, secret) = try gateway.store.createKey(draft, now: gateway.clock.wallTime())
         var json = Self.json(key)
         json["key"] = .string(secret)
         return jsonResponse(.object(json), status: .created)
@@ -45,7 +45,7 @@ struct AdminRoutes {
 
     private func revokeKey(_ context: GatewayContext) throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard let key = try gateway.store.revokeKey(id) else {
+        guard let key = try gateway.store.revokeKey(id, now: gateway.clock.wallTime()) else {
             throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
         }
         return jsonResponse(.object(Self.json(key)))

@@ -17,7 +17,7 @@ public struct AnalyticsQuery: Sendable {
     ]
     static let maximumLimit = 1000
 
-    public init(parameters: [String: String], now: Double = Date().timeIntervalSince1970) throws(GatewayError) {
+    public init(parameters: [String: String], now: Double) throws(GatewayError) {
         if let unknown = parameters.keys.sorted().first(where: { !Self.names.contains($0) }) {
             throw .invalid(
                 "Unknown parameter `\(unknown)`; expected one of \(Self.names.sorted().joined(separator: ", ")).",

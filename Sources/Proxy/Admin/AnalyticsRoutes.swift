@@ -21,7 +21,7 @@ struct AnalyticsRoutes {
     private func query(_ request: Request) throws -> AnalyticsQuery {
         var parameters: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
-        let query = try AnalyticsQuery(parameters: parameters)
+        let query = try AnalyticsQuery(parameters: parameters, now: gateway.clock.wallTime())
         try gateway.telemetry.log.flush()
         return query
     }

@@ -95,7 +95,7 @@ extension SemanticCache {
                 try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE scope = ?", arguments: [scope])
             }
         case .olderThan(let seconds):
-            let cutoff = Date().timeIntervalSince1970 - seconds
+            let cutoff = clock.wallTime() - seconds
             ids = try store.readNow { db in
                 try Int64.fetchAll(db, sql: "SELECT id FROM cache_entry WHERE created_at < ?", arguments: [cutoff])
             }
@@ -194,8 +194,8 @@ extension SemanticCache {
                 response: response.canonicalJSON.sortedJSONString,
                 promptTokens: Int(json["prompt_tokens"]?.integer ?? 0),
                 completionTokens: Int(json["completion_tokens"]?.integer ?? 0),
-                cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? Date().timeIntervalSince1970,
-                expiresAt: expires, lastUsedAt: Date().timeIntervalSince1970, hits: Int(json["hits"]?.integer ?? 0),
+                cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? clock.wallTime(),
+                expiresAt: expires, lastUsedAt: clock.wallTime(), hits: Int(json["hits"]?.integer ?? 0),
                 tokenIDs: tokens?.ids,
                 tokenStates: tokens?.states)
             let index = index

@@ -49,7 +49,7 @@ extension SemanticCache {
     @discardableResult
     func sweep() throws -> (expired: Int, evicted: Int) {
         try flush()
-        let now = Date().timeIntervalSince1970
+        let now = clock.wallTime()
         var expired = 0
         while true {
             let ids = try store.database.read { db in

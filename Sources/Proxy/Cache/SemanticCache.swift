@@ -11,6 +11,8 @@ import VectorIndex
 public final class SemanticCache: Sendable {
     let settings: GatewayConfiguration.Cache
     let store: GatewayStore
+    /// Entry times, expiry and last uses are read from it.
+    let clock: any GatewayClock
     /// The embedding model; nil when the semantic layer is off.
     let embedder: (any Embedder)?
     let index: PersistentHNSWIndex?
@@ -30,9 +32,13 @@ public final class SemanticCache: Sendable {
     ///
     /// - Throws: if the verifier is enabled but its file cannot be read, or the index was built by an
     ///   embedder of another dimension.
-    public init(settings: GatewayConfiguration.Cache, store: GatewayStore, embedder: (any Embedder)?) throws {
+    public init(
+        settings: GatewayConfiguration.Cache, store: GatewayStore, embedder: (any Embedder)?,
+        clock: any GatewayClock = SystemClock()
+    ) throws {
         self.settings = settings
         self.store = store
+        self.clock = clock
         self.embedder = settings.semantic ? embedder : nil
         if settings.verifier.enabled, self.embedder is any TokenEmbedder {
             var verifier = try Verifier.load(file: settings.verifier.file)
@@ -107,7 +113,7 @@ public final class SemanticCache: Sendable {
     func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true) async throws -> Lookup {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { statistics.recordLookup(milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
-        let now = Date().timeIntervalSince1970
+        let now = clock.wallTime()
         if let hit = try exactHit(key, now: now) { return .hit(hit) }
         guard semantic, let prompt = key.prompt, let embedder, let index else { return .miss(encoded: nil) }
         let query = try await encode(prompt, embedder: embedder)
@@ -181,7 +187,7 @@ public final class SemanticCache: Sendable {
     func noteHit(_ hit: Hit) {
         statistics.recordHit(
             semantic: hit.semantic, tokens: hit.entry.promptTokens + hit.entry.completionTokens, cost: hit.entry.cost)
-        let now = Date().timeIntervalSince1970
+        let now = clock.wallTime()
         pendingUses.withLock { uses in
             let previous = uses[hit.entry.id!] ?? (0, 0)
             uses[hit.entry.id!] = (previous.hits + 1, max(previous.lastUsed, now))
@@ -207,7 +213,7 @@ public final class SemanticCache: Sendable {
         }
         let vector = encoded?.vector
         let tokens = verifier != nil && encoded?.tokenIDs.isEmpty == false ? encoded.map(TokenStateCoding.encode) : nil
-        let now = Date().timeIntervalSince1970
+        let now = clock.wallTime()
         let entry = CacheEntry(
             id: nil, exactKey: key.exact, scope: key.scope, tenant: key.tenant, model: request.model,
             prompt: vector == nil ? nil : key.prompt,

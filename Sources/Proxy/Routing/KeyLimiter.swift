@@ -9,10 +9,10 @@ final class KeyLimiter: Sendable {
         var inFlight = 0
     }
 
-    private let clock: any RoutingClock
+    private let clock: any GatewayClock
     private let usage = Mutex<[String: Usage]>([:])
 
-    init(clock: any RoutingClock) {
+    init(clock: any GatewayClock) {
         self.clock = clock
     }
 

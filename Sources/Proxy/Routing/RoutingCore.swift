@@ -9,13 +9,13 @@ import Synchronization
 public final class RoutingCore: Sendable {
     public let groups: [String: ModelGroup]
     let settings: GatewayConfiguration.Routing
-    let clock: any RoutingClock
+    let clock: any GatewayClock
     private let random: Mutex<SeededRandom>
     private let onUpstreamFailure: @Sendable (_ deployment: String, _ kind: String) -> Void
 
     /// - Parameter onUpstreamFailure: told of every failed attempt: the deployment and the kind of failure.
     init(
-        groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any RoutingClock, seed: UInt64,
+        groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any GatewayClock, seed: UInt64,
         onUpstreamFailure: @escaping @Sendable (_ deployment: String, _ kind: String) -> Void = { _, _ in }
     ) {
         self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

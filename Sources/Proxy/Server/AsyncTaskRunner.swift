@@ -25,15 +25,18 @@ final class AsyncTaskRunner: Service, Sendable {
     private let settings: GatewayConfiguration.Server
     private let perform: @Sendable (AsyncTask) async -> Outcome
     private let logger: Logger
+    /// Task schedules (claims, retries, retention, sweeps) are read from it; the runner's ticks are real time.
+    private let clock: any GatewayClock
     private let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
     private let active = Atomic<Int>(0)
 
     init(
         store: any AsyncTaskStore, settings: GatewayConfiguration.Server, logger: Logger,
-        perform: @escaping @Sendable (AsyncTask) async -> Outcome
+        clock: any GatewayClock = SystemClock(), perform: @escaping @Sendable (AsyncTask) async -> Outcome
     ) {
         self.store = store
+        self.clock = clock
         self.settings = settings
         self.logger = logger
         self.perform = perform
@@ -49,12 +52,13 @@ final class AsyncTaskRunner: Service, Sendable {
             code: "task_interrupted")
         let recovered = try store.recoverInterruptedTasks(
             maxAttempts: settings.asyncMaxAttempts, failure: Data(failure.body(for: .openAI).serialized()),
-            now: Date().timeIntervalSince1970)
+            now: clock.wallTime())
         if recovered.requeued + recovered.failed > 0 {
             logger.info(
                 "recovered async tasks",
                 metadata: ["requeued": "\(recovered.requeued)", "failed": "\(recovered.failed)"])
         }
+        // Paced in real time; what is due is decided by the clock.
         let ticker = Task { [continuation] in
             while !Task.isCancelled {
                 continuation.yield()
@@ -62,7 +66,7 @@ final class AsyncTaskRunner: Service, Sendable {
             }
         }
         defer { ticker.cancel() }
-        var lastSweep = Date.distantPast
+        var lastSweep = -Double.infinity
         await withDiscardingTaskGroup { group in
             for await _ in wakeups.cancelOnGracefulShutdown() {
                 while active.load(ordering: .relaxed) < settings.asyncWorkers, let task = claim() {
@@ -73,8 +77,8 @@ final class AsyncTaskRunner: Service, Sendable {
                         self.wake()
                     }
                 }
-                if Date().timeIntervalSince(lastSweep) > 60 {
-                    lastSweep = Date()
+                if clock.now() - lastSweep > 60 {
+                    lastSweep = clock.now()
                     sweep()
                 }
             }
@@ -83,7 +87,7 @@ final class AsyncTaskRunner: Service, Sendable {
 
     private func claim() -> AsyncTask? {
         do {
-            return try store.claimNextTask(now: Date().timeIntervalSince1970)
+            return try store.claimNextTask(now: clock.wallTime())
         } catch {
             logger.error("could not claim an async task", metadata: ["error": "\(error)"])
             return nil
@@ -97,9 +101,9 @@ final class AsyncTaskRunner: Service, Sendable {
             case .finished(let status, let body):
                 try store.finishTask(
                     id: task.id, status: (200..<300).contains(status) ? .succeeded : .failed, resultStatus: status,
-                    result: Data(body.serialized()), now: Date().timeIntervalSince1970)
+                    result: Data(body.serialized()), now: clock.wallTime())
             case .retry(let delay):
-                try store.requeueTask(id: task.id, notBefore: Date().timeIntervalSince1970 + delay)
+                try store.requeueTask(id: task.id, notBefore: clock.wallTime() + delay)
             case .interrupted:
                 break
             }
@@ -110,7 +114,7 @@ final class AsyncTaskRunner: Service, Sendable {
 
     private func sweep() {
         do {
-            let deleted = try store.deleteFinishedTasks(before: Date().timeIntervalSince1970 - settings.asyncRetention)
+            let deleted = try store.deleteFinishedTasks(before: clock.wallTime() - settings.asyncRetention)
             if deleted > 0 { logger.info("deleted expired async tasks", metadata: ["count": "\(deleted)"]) }
         } catch {
             logger.error("async task sweep failed", metadata: ["error": "\(error)"])

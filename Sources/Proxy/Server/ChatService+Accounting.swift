@@ -5,8 +5,8 @@ import HTTPTypes
 /// tokens and cost recorded once it is done, and the response headers the gateway adds.
 extension ChatService {
     func finish(
-        _ record: RequestRecord, routed deployment: Deployment, attempts: Int, usage: Usage?, started: Date,
-        firstToken: Date?,
+        _ record: RequestRecord, routed deployment: Deployment, attempts: Int, usage: Usage?, started: RequestStart,
+        firstToken: Double?,
         permit: KeyPermit
     ) {
         var record = record
@@ -16,8 +16,8 @@ extension ChatService {
         record.deployment = deployment.name
         record.provider = deployment.providerName
         record.retries = attempts - 1
-        record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-        record.timeToFirstTokenMilliseconds = firstToken.map { $0.timeIntervalSince(started) * 1000 }
+        record.latencyMilliseconds = started.elapsedMilliseconds()
+        record.timeToFirstTokenMilliseconds = firstToken
         if let usage {
             record.inputTokens = usage.promptTokens
             record.outputTokens = usage.completionTokens

@@ -69,7 +69,7 @@ extension ChatService {
         return nil
     }
 
-    func answer(from hit: SemanticCache.Hit, request: ChatRequest, record: RequestRecord, started: Date)
+    func answer(from hit: SemanticCache.Hit, request: ChatRequest, record: RequestRecord, started: RequestStart)
         -> Outcome
     {
         hit.entry.id.map { _ in cache?.noteHit(hit) }
@@ -94,12 +94,12 @@ extension ChatService {
             let hitRecord = record
             let stream = ChatChunkStream(first: chunks, source: nil) { [recorder] _, _ in
                 var record = hitRecord
-                record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+                record.latencyMilliseconds = started.elapsedMilliseconds()
                 recorder.record(record)
             }
             return Outcome(body: .stream(stream), headers: headers)
         }
-        record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+        record.latencyMilliseconds = started.elapsedMilliseconds()
         recorder.record(record)
         return Outcome(body: .complete(response), headers: headers)
     }

@@ -5,7 +5,7 @@ import HTTPTypes
 /// storing the answer in the cache once it is whole.
 extension ChatService {
     func complete(
-        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: Date, plan: CachePlan?
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart, plan: CachePlan?
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate) {
             deployment, deadline throws(UpstreamFailure) in
@@ -35,7 +35,7 @@ extension ChatService {
     }
 
     func stream(
-        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: Date, plan: CachePlan?
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart, plan: CachePlan?
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate, isStream: true) {
             deployment, deadline throws(UpstreamFailure) in
@@ -45,7 +45,7 @@ extension ChatService {
             guard let first = try await source.next() else { throw UpstreamFailure.malformed("the stream was empty") }
             return StartedStream(source: source, first: first, dropped: translated.dropped)
         }
-        let firstToken = Date()
+        let firstToken = started.elapsedMilliseconds()
         let deployment = routed.deployment
         // Only a stream the cache will store needs its content kept.
         let capture = plan?.stores == true ? configuration.routing.maxStreamCaptureBytes : 0

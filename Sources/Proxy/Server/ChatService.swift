@@ -29,10 +29,10 @@ struct ChatService: Sendable {
     func respond(to request: ChatRequest, principal: Principal, endpoint: String, directives: CacheDirectives)
         async throws -> Outcome
     {
-        let started = Date()
+        let started = RequestStart(clock: routing.clock)
         var record = RequestRecord(
-            keyID: principal.keyID, team: principal.team, endpoint: endpoint, model: request.model)
-        record.time = started.timeIntervalSince1970
+            time: started.wallTime, keyID: principal.keyID, team: principal.team, endpoint: endpoint,
+            model: request.model)
         let estimate = Self.estimatedTokens(request)
         let permit = try admit(request, principal: principal, estimate: estimate, record: record, started: started)
 

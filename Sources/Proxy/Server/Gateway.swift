@@ -21,20 +21,24 @@ public final class Gateway: Sendable {
     public let cache: SemanticCache?
     let asyncTasks: AsyncTaskRunner
     let watcher = DisconnectWatcher()
+    /// Every time Proxy reads or waits on; tests pass one they move by hand.
+    let clock: any GatewayClock
     let logger: Logger
     /// What HTTPS on the server's port serves; nil for plain HTTP.
     public let certificate: ServingCertificate?
     let server: HTTPServerBuilder
 
     /// - Parameters:
-    ///   - clock: the routing core's clock; tests pass one they move by hand.
+    ///   - clock: the gateway's clock (routing, limits, budgets, cache expiry, tasks, log times); tests pass one
+    ///     they move by hand.
     ///   - randomSeed: seeds routing choices, for reproducible tests.
     public init(
-        configuration: GatewayConfiguration, logger: Logger, clock: any RoutingClock = SystemClock(),
+        configuration: GatewayConfiguration, logger: Logger, clock: any GatewayClock = SystemClock(),
         randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max)
     ) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         store = try GatewayStore(path: configuration.databasePath)
         let certificate = try configuration.server.tls.map(ServingCertificate.init)
         self.certificate = certificate
@@ -75,11 +79,12 @@ public final class Gateway: Sendable {
         routing = RoutingCore(
             groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed,
             onUpstreamFailure: metrics.upstreamFailure)
-        let spend = try SpendLedger(store: store, teams: configuration.teams)
+        let spend = try SpendLedger(store: store, teams: configuration.teams, clock: clock)
         admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
         telemetry = RequestTelemetry(
             log: RequestLogWriter(
-                store: store, settings: configuration.logging, logger: logger, onWrite: metrics.databaseWrite),
+                store: store, settings: configuration.logging, logger: logger, clock: clock,
+                onWrite: metrics.databaseWrite),
             spend: spend,
             metrics: metrics, logger: logger)
         do {
@@ -87,7 +92,8 @@ public final class Gateway: Sendable {
                 let embedder =
                     configuration.cache.semantic
                     ? try CacheEmbedder.make(configuration.cache.embedder, client: upstream) : nil
-                cache = try SemanticCache(settings: configuration.cache, store: store, embedder: embedder)
+                cache = try SemanticCache(
+                    settings: configuration.cache, store: store, embedder: embedder, clock: clock)
             } else {
                 cache = nil
             }
@@ -101,7 +107,7 @@ public final class Gateway: Sendable {
                 recorder: telemetry),
             keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
         asyncTasks = AsyncTaskRunner(
-            store: store, settings: configuration.server, logger: logger, perform: execution.perform)
+            store: store, settings: configuration.server, logger: logger, clock: clock, perform: execution.perform)
     }
 
     static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {

@@ -73,9 +73,10 @@ struct PassthroughService: Sendable {
         read: @escaping @Sendable (ForwardedResponse) async throws -> Value,
         tokens: @Sendable (Value) -> Int = { _ in 0 }
     ) async throws -> (Value, Deployment) {
-        let started = Date()
+        let started = RequestStart(clock: gateway.routing.clock)
         let logged = path.hasPrefix("/v1/") ? path : "/v1" + path
-        var record = RequestRecord(keyID: principal.keyID, team: principal.team, endpoint: logged, model: model)
+        var record = RequestRecord(
+            time: started.wallTime, keyID: principal.keyID, team: principal.team, endpoint: logged, model: model)
         let permit: KeyPermit
         do {
             permit = try gateway.admission.admit(model: model, for: endpoint, principal: principal, estimatedTokens: 0)
@@ -107,7 +108,7 @@ struct PassthroughService: Sendable {
             record.deployment = result.deployment.name
             record.provider = result.deployment.providerName
             record.retries = result.attempts - 1
-            record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+            record.latencyMilliseconds = started.elapsedMilliseconds()
             gateway.telemetry.record(record)
             return (result.value, result.deployment)
         } catch {

@@ -77,24 +77,24 @@ public struct KeyDraft: Sendable {
 /// Issuing, finding and revoking virtual keys.
 public protocol KeyStore: Sendable {
     /// Creates a key; the secret is returned once and never stored.
-    func createKey(_ draft: KeyDraft) throws -> (key: VirtualKey, secret: String)
+    func createKey(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String)
     func keys(includeRevoked: Bool) throws -> [VirtualKey]
     /// The key whose secret hashes to `hash`, revoked or not.
     func key(hash: String) throws -> VirtualKey?
     func key(id: String) throws -> VirtualKey?
     /// Revokes the key with this id or secret prefix; returns it, or nil if none matched.
-    func revokeKey(_ idOrPrefix: String) throws -> VirtualKey?
+    func revokeKey(_ idOrPrefix: String, now: Double) throws -> VirtualKey?
 }
 
 extension GatewayStore: KeyStore {
-    public func createKey(_ draft: KeyDraft) throws -> (key: VirtualKey, secret: String) {
+    public func createKey(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String) {
         let secret = "sk-rs-" + ChatIdentifiers.random(40)
         let models = try draft.models.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let key = VirtualKey(
             id: "key_" + ChatIdentifiers.random(16), name: draft.name, hash: Secrets.sha256Hex(secret),
             prefix: String(secret.prefix(12)), team: draft.team, allowedModels: models, rpm: draft.rpm, tpm: draft.tpm,
             maxParallel: draft.maxParallel, budget: draft.budget, budgetPeriod: draft.budgetPeriod,
-            createdAt: Date().timeIntervalSince1970, revokedAt: nil)
+            createdAt: now, revokedAt: nil)
         try database.write { db in try key.insert(db) }
         return (key, secret)
     }
@@ -115,14 +115,14 @@ extension GatewayStore: KeyStore {
         try database.read { db in try VirtualKey.fetchOne(db, key: id) }
     }
 
-    public func revokeKey(_ idOrPrefix: String) throws -> VirtualKey? {
+    public func revokeKey(_ idOrPrefix: String, now: Double) throws -> VirtualKey? {
         try database.write { db in
             guard
                 var key = try VirtualKey.filter(Column("id") == idOrPrefix || Column("prefix") == idOrPrefix).fetchOne(
                     db)
             else { return nil }
             if key.revokedAt == nil {
-                key.revokedAt = Date().timeIntervalSince1970
+                key.revokedAt = now
                 try key.update(db)
             }
             return key

@@ -23,11 +23,15 @@ final class RequestLogWriter: Service, Sendable {
     static let interval: Duration = .milliseconds(250)
     static let pruneEvery = 240
 
+    /// Retention is counted on it; the writer's ticks are real time.
+    private let clock: any GatewayClock
+
     init(
         store: any RequestLogStore, settings: GatewayConfiguration.Logging, logger: Logger,
-        onWrite: @escaping @Sendable (Int64) -> Void = { _ in }
+        clock: any GatewayClock = SystemClock(), onWrite: @escaping @Sendable (Int64) -> Void = { _ in }
     ) {
         self.store = store
+        self.clock = clock
         self.settings = settings
         self.logger = logger
         self.onWrite = onWrite
@@ -64,8 +68,9 @@ final class RequestLogWriter: Service, Sendable {
         }
     }
 
-    func prune(now: Double = Date().timeIntervalSince1970) throws -> Int {
-        try store.pruneRequests(before: now - settings.retention, maxRows: settings.maxRows)
+    /// Deletes records past `logging.retention` (by the clock) and the oldest beyond `logging.max_rows`.
+    func prune() throws -> Int {
+        try store.pruneRequests(before: clock.wallTime() - settings.retention, maxRows: settings.maxRows)
     }
 
     func run() async throws {

@@ -50,7 +50,7 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     }
 
     public init(
-        id: String = UUID().uuidString, time: Double = Date().timeIntervalSince1970, keyID: String, team: String?,
+        id: String = UUID().uuidString, time: Double, keyID: String, team: String?,
         endpoint: String, model: String
     ) {
         self.id = id
@@ -73,7 +73,7 @@ public struct RequestRecord: Sendable, Equatable, Codable {
 
 extension RequestRecord {
     /// This record as a request that ended in `error` (refused, or failed upstream).
-    func refused(_ error: any Error, started: Date) -> RequestRecord {
+    func refused(_ error: any Error, started: RequestStart) -> RequestRecord {
         var record = self
         let failure =
             error is CancellationError
@@ -82,7 +82,7 @@ extension RequestRecord {
         // A client that went away is logged 499 (as nginx does), whatever kind of request it made.
         record.status = failure.code == "cancelled" ? 499 : Int(failure.status.code)
         record.errorType = failure.code ?? failure.kind.rawValue
-        record.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+        record.latencyMilliseconds = started.elapsedMilliseconds()
         return record
     }
 }

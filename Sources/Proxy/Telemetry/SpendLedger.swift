@@ -15,8 +15,12 @@ final class SpendLedger: Sendable {
 
     private let totals: Mutex<[BudgetPeriod: Totals]>
     private let teams: [String: GatewayConfiguration.Team]
+    /// Which period is current.
+    private let clock: any GatewayClock
 
-    init(store: GatewayStore, teams: [GatewayConfiguration.Team], now: Double = Date().timeIntervalSince1970) throws {
+    init(store: GatewayStore, teams: [GatewayConfiguration.Team], clock: any GatewayClock = SystemClock()) throws {
+        self.clock = clock
+        let now = clock.wallTime()
         var totals: [BudgetPeriod: Totals] = [:]
         for period in BudgetPeriod.allCases {
             let start = period.start(containing: now)
@@ -41,16 +45,18 @@ final class SpendLedger: Sendable {
     }
 
     /// Dollars the key has spent in the current `period`.
-    func spent(keyID: String, period: BudgetPeriod, now: Double = Date().timeIntervalSince1970) -> Double {
-        totals.withLock { totals in
+    func spent(keyID: String, period: BudgetPeriod) -> Double {
+        let now = clock.wallTime()
+        return totals.withLock { totals in
             Self.rollOver(&totals[period]!, period: period, now: now)
             return totals[period]!.keys[keyID] ?? 0
         }
     }
 
     /// Refuses a request whose key or team has spent its budget for the current period.
-    func check(_ principal: Principal, now: Double = Date().timeIntervalSince1970) throws(GatewayError) {
+    func check(_ principal: Principal) throws(GatewayError) {
         guard case .key(let key) = principal else { return }
+        let now = clock.wallTime()
         if let budget = key.budget {
             let period = key.budgetPeriod.flatMap(BudgetPeriod.init(rawValue:)) ?? .total
             try enforce(budget, period: period, owner: "Key `\(key.name)` (\(key.id))", now: now) { $0.keys[key.id] }

@@ -28,7 +28,7 @@ struct AsyncTaskRoutes {
         for field in request.headers where field.name.canonicalName.hasPrefix("x-routershift-") {
             directives[field.name.canonicalName] = .string(field.value)
         }
-        let now = Date().timeIntervalSince1970
+        let now = gateway.clock.wallTime()
         let task = AsyncTask(
             id: "task_" + ChatIdentifiers.random(24), keyID: principal.keyID, model: chat.model,
             request: Data(body.serialized()),

@@ -57,7 +57,7 @@ struct ModelListRoutes {
     private func openAIModel(_ group: GatewayConfiguration.ModelGroup) -> JSONValue {
         let endpoints = group.endpoints.sorted()
         return [
-            "id": .string(group.name), "object": "model", "created": .integer(Int64(Date().timeIntervalSince1970)),
+            "id": .string(group.name), "object": "model", "created": .integer(Int64(gateway.clock.wallTime())),
             "owned_by": "routershift", "capabilities": .array(endpoints.map { .string($0.rawValue) }),
             "endpoints": .array(
                 endpoints.flatMap(\.paths).map { .string($0.replacingOccurrences(of: "{model}", with: group.name)) }),

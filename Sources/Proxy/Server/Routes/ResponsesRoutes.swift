@@ -42,7 +42,7 @@ struct ResponsesRoutes {
         switch outcome.body {
         case .complete(let response):
             let object = ResponsesEncoding.response(
-                response, id: id, request: request, createdAt: Int(Date().timeIntervalSince1970))
+                response, id: id, request: request, createdAt: Int(gateway.clock.wallTime()))
             store?.save(object, output: response.choices.first?.message)
             return jsonResponse(object, headers: outcome.headers)
         case .stream(let stream):
@@ -87,7 +87,7 @@ struct StoreAction: Sendable {
         let stored = StoredResponse(
             id: id, keyID: keyID, model: request.chat.model, response: Data(object.serialized()),
             conversation: Data(JSONValue.array(conversation.map(\.canonicalJSON)).serialized()),
-            createdAt: Date().timeIntervalSince1970)
+            createdAt: gateway.clock.wallTime())
         do {
             try gateway.store.saveResponse(stored)
         } catch {
