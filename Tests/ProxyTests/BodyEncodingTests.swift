@@ -26,10 +26,14 @@ import Testing
             ("/v1/responses", Self.body(#"{"model":"m","input":"bad "#, #""}"#), [], "openai"),
             ("/v1/embeddings", Self.body(#"{"model":"embedder","input":"bad "#, #""}"#), [], "openai"),
             (
-                "/v1/messages", Self.body(#"{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"x"#, #""}]}"#),
+                "/v1/messages",
+                Self.body(#"{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"x"#, #""}]}"#),
                 [("anthropic-version", "2023-06-01")], "anthropic"
             ),
-            ("/v1beta/models/m:generateContent", Self.body(#"{"contents":[{"parts":[{"text":"x"#, #""}]}]}"#), [], "gemini"),
+            (
+                "/v1beta/models/m:generateContent", Self.body(#"{"contents":[{"parts":[{"text":"x"#, #""}]}]}"#), [],
+                "gemini"
+            ),
             ("/admin/keys", Self.body(#"{"name":"k"#, #""}"#), [], "openai"),
         ]
         try await LiveGateway.run(yaml: Self.yaml) { live in

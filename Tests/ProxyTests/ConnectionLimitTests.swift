@@ -109,7 +109,8 @@ extension ConnectionLimitTests {
         try await LiveGateway.run(yaml: Self.yaml(server: "max_request_header_bytes: 4096")) { live in
             let large = try RawConnection(baseURL: live.baseURL)
             large.send(
-                "POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 8192))\r\n\r\n")
+                "POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 8192))\r\n\r\n"
+            )
             let tooLarge = String(decoding: await large.readToEnd().bytes, as: UTF8.self)
             #expect(tooLarge.hasPrefix("HTTP/1.1 431"))
             #expect(tooLarge.contains(#""type":"error""#) && tooLarge.contains("request_too_large"))
@@ -123,7 +124,8 @@ extension ConnectionLimitTests {
 
             // Within the limit, the same connection kind is served.
             let fine = try RawConnection(baseURL: live.baseURL)
-            fine.send("GET /health HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 1024))\r\n\r\n")
+            fine.send(
+                "GET /health HTTP/1.1\r\nHost: gateway\r\nX-Padding: \(String(repeating: "a", count: 1024))\r\n\r\n")
             guard case .data(let bytes) = await fine.read() else {
                 Issue.record("a head within the limit was not answered")
                 return

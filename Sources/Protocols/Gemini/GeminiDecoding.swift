@@ -94,7 +94,8 @@ package enum GeminiDecoding {
             maxTokens: try config?.int("maxOutputTokens", atLeast: 1), stop: try config?.strings("stopSequences"),
             seed: try config?.integer("seed"), n: try config?.int("candidateCount", in: ranges.choices),
             presencePenalty: try config?.number("presencePenalty", in: ranges.penalty),
-            frequencyPenalty: try config?.number("frequencyPenalty", in: ranges.penalty), responseFormat: responseFormat,
+            frequencyPenalty: try config?.number("frequencyPenalty", in: ranges.penalty),
+            responseFormat: responseFormat,
             tools: functions.isEmpty ? nil : functions,
             toolChoice: try toolChoice(fields), stream: stream, includeUsage: true, extra: extra, origin: .gemini)
     }

@@ -40,7 +40,8 @@ package enum OpenAICompletions {
             maxTokens: try fields.int("max_tokens", atLeast: 1) ?? defaultMaxTokens, stop: try fields.strings("stop"),
             seed: try fields.integer("seed"), n: try fields.int("n", in: ranges.choices),
             presencePenalty: try fields.number("presence_penalty", in: ranges.penalty),
-            frequencyPenalty: try fields.number("frequency_penalty", in: ranges.penalty), user: try fields.string("user"),
+            frequencyPenalty: try fields.number("frequency_penalty", in: ranges.penalty),
+            user: try fields.string("user"),
             stream: try fields.bool("stream") ?? false,
             includeUsage: try streamOptions?.bool("include_usage") ?? false)
     }

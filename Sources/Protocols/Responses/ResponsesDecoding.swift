@@ -170,7 +170,8 @@ package enum ResponsesDecoding {
     }
 
     private static func toolChoice(_ fields: JSONFields) throws(GatewayError) -> ToolChoice? {
-        try ToolChoice.openAI(fields, objectForm: #"{"type": "function", "name": ...}"#) { choice throws(GatewayError) in
+        try ToolChoice.openAI(fields, objectForm: #"{"type": "function", "name": ...}"#) {
+            choice throws(GatewayError) in
             try choice.string("type") == "function" ? try choice.requiredString("name") : nil
         }
     }

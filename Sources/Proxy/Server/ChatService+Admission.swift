@@ -4,7 +4,9 @@ import Foundation
 /// parallel calls, budget), on an estimate of its tokens.
 extension ChatService {
     /// The key's permit for `request`; a refusal is recorded in the request log and thrown.
-    func admit(_ request: ChatRequest, principal: Principal, estimate: Int, record: RequestRecord, started: RequestStart)
+    func admit(
+        _ request: ChatRequest, principal: Principal, estimate: Int, record: RequestRecord, started: RequestStart
+    )
         throws -> KeyPermit
     {
         do {

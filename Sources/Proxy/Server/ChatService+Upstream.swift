@@ -5,7 +5,8 @@ import HTTPTypes
 /// storing the answer in the cache once it is whole.
 extension ChatService {
     func complete(
-        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart, plan: CachePlan?
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart,
+        plan: CachePlan?
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate) {
             deployment, deadline throws(UpstreamFailure) in
@@ -35,7 +36,8 @@ extension ChatService {
     }
 
     func stream(
-        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart, plan: CachePlan?
+        _ request: ChatRequest, estimate: Int, permit: KeyPermit, record: RequestRecord, started: RequestStart,
+        plan: CachePlan?
     ) async throws -> Outcome {
         let routed = try await routing.execute(model: request.model, estimatedTokens: estimate, isStream: true) {
             deployment, deadline throws(UpstreamFailure) in

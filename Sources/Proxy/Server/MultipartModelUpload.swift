@@ -68,8 +68,9 @@ final class MultipartModelUpload: @unchecked Sendable {
                         throw GatewayError.invalid(
                             "`model` is longer than \(maxModelBytes) bytes.", param: "model")
                     }
-                    let bytes = received.getBytes(
-                        at: received.readerIndex + part.contentStart, length: end - part.contentStart) ?? []
+                    let bytes =
+                        received.getBytes(
+                            at: received.readerIndex + part.contentStart, length: end - part.contentStart) ?? []
                     guard let value = String(validating: bytes, as: UTF8.self) else {
                         throw GatewayError.invalid("`model` is not valid UTF-8.", param: "model")
                     }
