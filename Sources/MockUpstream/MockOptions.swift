@@ -1,7 +1,8 @@
 /// How the mock upstream misbehaves, for trials, tests and benchmarks.
 ///
 /// Every option also has a per-request form, so one mock can play several deployments: a directive in the
-/// model name (`mock@fail500`, `mock@hang`, `mock@latency250`, `mock@disconnect`, `mock@status429`) or a
+/// model name (`mock@fail500`, `mock@hang`, `mock@latency250`, `mock@chunkdelay100`, `mock@disconnect`,
+/// `mock@status429`) or a
 /// header (`x-mock-status`, `x-mock-latency-ms`, `x-mock-hang`, `x-mock-disconnect`).
 public struct MockOptions: Sendable {
     /// Added before every answer, in milliseconds.
@@ -25,6 +26,8 @@ public struct MockOptions: Sendable {
 /// What one request should suffer, from the options, the model name's directives and the headers.
 struct MockBehaviour {
     var latencyMilliseconds: Double
+    /// Between stream chunks.
+    var chunkDelayMilliseconds: Double
     var status: Int?
     var hang = false
     var disconnect = false
@@ -32,6 +35,7 @@ struct MockBehaviour {
 
     init(options: MockOptions, model: String, header: (String) -> String?, roll: () -> Double) {
         latencyMilliseconds = options.latencyMilliseconds
+        chunkDelayMilliseconds = options.chunkDelayMilliseconds
         if roll() < options.errorRate { status = options.errorStatus }
         hang = roll() < options.hangRate
         disconnect = roll() < options.disconnectRate
@@ -42,6 +46,9 @@ struct MockBehaviour {
             if directive.hasPrefix("status"), let code = Int(directive.dropFirst(6)) { status = code }
             if directive.hasPrefix("latency"), let value = Double(directive.dropFirst(7)) {
                 latencyMilliseconds = value
+            }
+            if directive.hasPrefix("chunkdelay"), let value = Double(directive.dropFirst(10)) {
+                chunkDelayMilliseconds = value
             }
         }
         if let value = header("x-mock-status").flatMap(Int.init) { status = value }

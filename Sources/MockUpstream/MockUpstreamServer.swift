@@ -173,7 +173,7 @@ public final class MockUpstreamServer: Sendable {
     /// A stream response whose `produce` writes events; with `disconnect`, the connection is cut after
     /// `cutAfter` events.
     func stream(behaviour: MockBehaviour, events: [ByteBuffer], cutAfter: Int = 2) -> Response {
-        let delay = options.chunkDelayMilliseconds
+        let delay = behaviour.chunkDelayMilliseconds
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in

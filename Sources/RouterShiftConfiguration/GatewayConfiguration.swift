@@ -4,8 +4,8 @@ import Protocols
 
 /// Everything `routershift.yaml` configures. Defaults are those a first run wants; see `data/routershift.yaml`.
 /// Relative paths in a file are resolved against the file's folder (``resolvingPaths(against:)``).
-public struct GatewayConfiguration: Sendable {
-    public struct Server: Sendable {
+public struct GatewayConfiguration: Sendable, Equatable {
+    public struct Server: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 4000
         /// The key for /admin and every model; nil leaves only virtual keys (and no admin API).
@@ -46,7 +46,7 @@ public struct GatewayConfiguration: Sendable {
         case gemini
     }
 
-    public struct Provider: Sendable {
+    public struct Provider: Sendable, Equatable {
         public var name: String
         public var kind: ProviderKind
         /// For OpenAI-compatible providers, up to and including the version (`https://api.openai.com/v1`).
@@ -73,7 +73,7 @@ public struct GatewayConfiguration: Sendable {
         case leastBusy = "least-busy"
     }
 
-    public struct Deployment: Sendable {
+    public struct Deployment: Sendable, Equatable {
         /// Unique within its model group; defaults to `provider/model`.
         public var name: String
         public var provider: String
@@ -90,7 +90,7 @@ public struct GatewayConfiguration: Sendable {
         public var outputPrice: Double?
     }
 
-    public struct ModelGroup: Sendable {
+    public struct ModelGroup: Sendable, Equatable {
         public var name: String
         public var strategy: Strategy = .weighted
         public var deployments: [Deployment]
@@ -142,7 +142,7 @@ public struct GatewayConfiguration: Sendable {
         }
     }
 
-    public struct Breaker: Sendable {
+    public struct Breaker: Sendable, Equatable {
         public var consecutiveFailures = 5
         public var errorRate = 0.5
         public var window: Double = 30
@@ -150,7 +150,7 @@ public struct GatewayConfiguration: Sendable {
         public var cooldown: Double = 30
     }
 
-    public struct Routing: Sendable {
+    public struct Routing: Sendable, Equatable {
         /// Further attempts after the first, across deployments and fallback groups.
         public var retries = 2
         public var backoffBase: Double = 0.1
@@ -183,14 +183,14 @@ public struct GatewayConfiguration: Sendable {
         case global
     }
 
-    public enum EmbedderKind: Sendable {
+    public enum EmbedderKind: Sendable, Equatable {
         /// `threads`: forward passes that may run at once (concurrent prompts are also batched);
         /// `precision`: the encoder's arithmetic, fp32 by default (`auto` takes int8 where the CPU has a kernel for it).
         case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .fp32)
         case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
     }
 
-    public struct Cache: Sendable {
+    public struct Cache: Sendable, Equatable {
         public var enabled = true
         /// Cosine similarity at or above which a cached prompt may answer when the verifier is off: the
         /// lowest whose false-hit rate on QQP validation pairs is at most 5% with all-MiniLM-L6-v2.
@@ -211,7 +211,7 @@ public struct GatewayConfiguration: Sendable {
         public var verifier = Verifier()
     }
 
-    public struct Verifier: Sendable {
+    public struct Verifier: Sendable, Equatable {
         public var enabled = true
         /// A parameters file; nil for the verifier built into the binary (`data/verifier.json`).
         public var file: String?
@@ -222,13 +222,13 @@ public struct GatewayConfiguration: Sendable {
         public var candidateThreshold: Double?
     }
 
-    public struct Pricing: Sendable {
+    public struct Pricing: Sendable, Equatable {
         /// A price table file; nil for the table built into the binary (`data/prices.json`).
         public var file: String?
         public var overrides: [String: ModelPrice] = [:]
     }
 
-    public struct Logging: Sendable {
+    public struct Logging: Sendable, Equatable {
         public var level = "info"
         /// Request-log rows older than this are pruned.
         /// Request-log rows older than this are pruned; keep it above the longest budget period, whose spend

@@ -41,10 +41,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Override server.port.") var port: Int?
 
     func run() async throws {
-        var configuration = try options.load()
-        if let port { configuration.server.port = port }
+        let (file, port) = (options.config, port)
+        // What SIGHUP and POST /admin/config/reload read: the same file, with the same overrides.
+        let source: ConfigurationSource = {
+            var configuration = try ConfigurationLoader.load(path: file)
+            if let port { configuration.server.port = port }
+            return configuration
+        }
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try source()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
         let logger = makeLogger(level: configuration.logging.level)
-        let gateway = try Gateway(configuration: configuration, logger: logger)
+        let gateway = try Gateway(configuration: configuration, logger: logger, configurationSource: source)
         let models = configuration.models.count
         try await gateway.run { channel in
             logger.notice(

@@ -19,6 +19,8 @@ struct LiveGateway {
     let mockURL: String
     let gateway: Gateway
     let client: HTTPClient
+    /// The file the gateway reloads (SIGHUP, `POST /admin/config/reload`); ``writeConfiguration(_:)`` replaces it.
+    let configurationFile: URL
     static let masterKey = "sk-master-test-0001"
 
     /// - Parameter configure: edits the gateway configuration; `MOCK` in base URLs is the mock's address.
@@ -48,13 +50,18 @@ struct LiveGateway {
                 }
             }
             let mock = "http://127.0.0.1:\(try await mockPort.wait())"
-            let text =
-                yaml.replacingOccurrences(of: "MOCK", with: mock)
-                + "\ndatabase: { path: \(directory.path)/gateway.sqlite }\npricing: { file: data/prices.json }\n"
-            var configuration = try ConfigurationLoader.parse(text, environment: [:])
-            configuration.server.port = 0
-            configuration.server.masterKey = masterKey
-            let gateway = try Gateway(configuration: configuration, logger: logger, clock: clock)
+            let file = directory.appendingPathComponent("routershift.yaml")
+            try Self.write(yaml, to: file, mock: mock, directory: directory)
+            let source: ConfigurationSource = {
+                // Parsed as written: the tests' relative paths are the checkout's, not the file's folder's.
+                var configuration = try ConfigurationLoader.parse(
+                    try String(contentsOf: file, encoding: .utf8), file: file.path, environment: [:])
+                configuration.server.port = 0
+                configuration.server.masterKey = masterKey
+                return configuration
+            }
+            let gateway = try Gateway(
+                configuration: try source(), logger: logger, clock: clock, configurationSource: source)
             let gatewayPort = Ports()
             let adminPort = Ports()
             group.addTask {
@@ -84,7 +91,8 @@ struct LiveGateway {
                 outcome = .success(
                     try await body(
                         LiveGateway(
-                            baseURL: base, adminURL: adminURL, mockURL: mock, gateway: gateway, client: client)))
+                            baseURL: base, adminURL: adminURL, mockURL: mock, gateway: gateway, client: client,
+                            configurationFile: file)))
             } catch {
                 outcome = .failure(error)
             }
@@ -92,6 +100,21 @@ struct LiveGateway {
             try await gateway.shutdown()
             return try outcome.get()
         }
+    }
+
+    /// `yaml` as the gateway's configuration file: `MOCK` replaced by the mock's address, the database in
+    /// `directory` and the price table of the checkout.
+    private static func write(_ yaml: String, to file: URL, mock: String, directory: URL) throws {
+        let text =
+            yaml.replacingOccurrences(of: "MOCK", with: mock)
+            + "\ndatabase: { path: \(directory.path)/gateway.sqlite }\npricing: { file: data/prices.json }\n"
+        try text.write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    /// Replaces the configuration file, for a reload to read; `yaml` as ``run(mock:yaml:directory:trusting:clock:_:)`` takes it.
+    func writeConfiguration(_ yaml: String) throws {
+        try Self.write(
+            yaml, to: configurationFile, mock: mockURL, directory: configurationFile.deletingLastPathComponent())
     }
 
     /// POSTs JSON to the gateway with the master key (or `key`) and returns status, headers and body.

@@ -65,7 +65,8 @@ import Testing
                 "/v1/chat/completions", ["model": "chat", "messages": [["role": "user", "content": "hi"]]])
             #expect(publicChat.status == 200)
             let onAdmin = LiveGateway(
-                baseURL: admin, adminURL: nil, mockURL: live.mockURL, gateway: live.gateway, client: live.client)
+                baseURL: admin, adminURL: nil, mockURL: live.mockURL, gateway: live.gateway, client: live.client,
+                configurationFile: live.configurationFile)
             #expect(try await onAdmin.get("/metrics", key: "none").text.contains("routershift_requests_total"))
             #expect(try await onAdmin.get("/ui", key: "none").status == 200)
             #expect(try await onAdmin.get("/admin/keys").status == 200)

@@ -13,6 +13,36 @@ struct AdminRoutes {
         admin.delete("keys/:id") { _, context in try revokeKey(context) }
         admin.post("keys/:id/revoke") { _, context in try revokeKey(context) }
         admin.get("routing") { _, _ in routingState() }
+        admin.post("config/reload") { _, _ in try reloadConfiguration() }
+    }
+
+    /// Reads the configuration file again and puts its live settings in force; a file with problems is
+    /// refused with all of them, and the configuration in force stays.
+    private func reloadConfiguration() throws -> Response {
+        let report: ReloadReport
+        do {
+            report = try gateway.reloadFromSource()
+        } catch let error as ConfigurationError {
+            let problems = error.problems.map { problem -> JSONValue in
+                var json: [String: JSONValue] = ["path": .string(problem.path), "message": .string(problem.message)]
+                json["line"] = problem.line.map { .integer(Int64($0)) } ?? .null
+                json["column"] = problem.column.map { .integer(Int64($0)) } ?? .null
+                return .object(json)
+            }
+            let message =
+                "\(error.file) has \(problems.count) problem\(problems.count == 1 ? "" : "s"); the configuration in force stays."
+            return jsonResponse(
+                [
+                    "error": [
+                        "message": .string(message), "type": "invalid_request_error", "code": "invalid_configuration",
+                        "problems": .array(problems),
+                    ]
+                ], status: .badRequest)
+        }
+        return jsonResponse([
+            "reloaded": true, "changed": .array(report.changed.map(JSONValue.string)),
+            "restart_required": .array(report.restartRequired.map(JSONValue.string)),
+        ])
     }
 
     private func createKey(_ request: Request) async throws -> Response {

@@ -9,15 +9,22 @@ import VectorIndex
 /// layer (the prompt's embedding searched in an HNSW index, within the request's scope, above a threshold).
 /// Entries and their index live in the gateway's SQLite database, written in the same transactions.
 public final class SemanticCache: Sendable {
-    let settings: GatewayConfiguration.Cache
+    /// What a configuration reload may change: the settings (thresholds, TTL, size, eligibility limits) and
+    /// the verifier with the thresholds they set.
+    private struct Tuning: Sendable {
+        var settings: GatewayConfiguration.Cache
+        var verifier: Verifier?
+    }
+
+    private let tuning: Mutex<Tuning>
+    /// The verifier as its parameters file has it, before the configuration's threshold overrides.
+    private let fittedVerifier: Verifier?
     let store: GatewayStore
     /// Entry times, expiry and last uses are read from it.
     let clock: any GatewayClock
     /// The embedding model; nil when the semantic layer is off.
     let embedder: (any Embedder)?
     let index: PersistentHNSWIndex?
-    /// The second opinion on semantic hits; nil when off or when the embedder exposes no token states.
-    let verifier: Verifier?
     /// Where each of the verifier's features sits in the row ``VerifierFeatures`` computes.
     private let verifierFeatures: [Int]
     let scopes = ScopeDirectory()
@@ -36,12 +43,11 @@ public final class SemanticCache: Sendable {
         settings: GatewayConfiguration.Cache, store: GatewayStore, embedder: (any Embedder)?,
         clock: any GatewayClock = SystemClock()
     ) throws {
-        self.settings = settings
         self.store = store
         self.clock = clock
         self.embedder = settings.semantic ? embedder : nil
         if settings.verifier.enabled, self.embedder is any TokenEmbedder {
-            var verifier = try Verifier.load(file: settings.verifier.file)
+            let verifier = try Verifier.load(file: settings.verifier.file)
             let expected = VerifierFeatures.names(dimension: self.embedder!.dimension)
             guard let positions = verifier.positions(in: expected) else {
                 throw GatewayError(
@@ -49,14 +55,13 @@ public final class SemanticCache: Sendable {
                     "the verifier \(settings.verifier.file ?? "built in") was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
                 )
             }
-            if let threshold = settings.verifier.threshold { verifier.threshold = threshold }
-            if let floor = settings.verifier.candidateThreshold { verifier.candidateThreshold = floor }
-            self.verifier = verifier
+            fittedVerifier = verifier
             verifierFeatures = positions
         } else {
-            verifier = nil
+            fittedVerifier = nil
             verifierFeatures = []
         }
+        tuning = Mutex(Tuning(settings: settings, verifier: Self.tuned(fittedVerifier, settings.verifier)))
         if let embedder = self.embedder {
             do {
                 index = try PersistentHNSWIndex(database: store.database, name: "cache", dimension: embedder.dimension)
@@ -76,6 +81,34 @@ public final class SemanticCache: Sendable {
                 while let row = try rows.next() { scopes.add(entry: row[0], scope: row[1]) }
             }
         }
+    }
+
+    var settings: GatewayConfiguration.Cache { tuning.withLock { $0.settings } }
+    /// The second opinion on semantic hits; nil when off or when the embedder exposes no token states.
+    var verifier: Verifier? { tuning.withLock { $0.verifier } }
+
+    /// Puts a reloaded configuration's thresholds, TTL, size and eligibility limits in force for lookups and
+    /// stores from now on; what the index was built with (embedder, scope, verifier file) stays.
+    func retune(_ settings: GatewayConfiguration.Cache) {
+        let verifier = Self.tuned(fittedVerifier, settings.verifier)
+        tuning.withLock { tuning in
+            tuning.verifier = verifier
+            tuning.settings.threshold = settings.threshold
+            tuning.settings.ttl = settings.ttl
+            tuning.settings.maxEntries = settings.maxEntries
+            tuning.settings.maxTurns = settings.maxTurns
+            tuning.settings.maxTemperature = settings.maxTemperature
+            tuning.settings.verifier.threshold = settings.verifier.threshold
+            tuning.settings.verifier.candidateThreshold = settings.verifier.candidateThreshold
+        }
+    }
+
+    /// The fitted verifier with the configuration's threshold overrides.
+    private static func tuned(_ fitted: Verifier?, _ settings: GatewayConfiguration.Verifier) -> Verifier? {
+        guard var verifier = fitted else { return nil }
+        if let threshold = settings.threshold { verifier.threshold = threshold }
+        if let floor = settings.candidateThreshold { verifier.candidateThreshold = floor }
+        return verifier
     }
 
     // MARK: - Lookup
@@ -128,6 +161,7 @@ public final class SemanticCache: Sendable {
                 .fetchAll(db)
         }
         let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+        let (verifier, cosineThreshold) = tuning.withLock { ($0.verifier, $0.settings.threshold) }
         for candidate in candidates {
             guard let entry = byID[candidate.label], entry.scope == key.scope, entry.expiresAt > now,
                 let response = entry.decodedResponse
@@ -140,7 +174,7 @@ public final class SemanticCache: Sendable {
                     milliseconds: Double(DispatchTime.now().uptimeNanoseconds - verifying) / 1e6)
                 guard let score else {
                     // An entry stored without token states is judged by the cosine threshold alone.
-                    if hit.similarity >= settings.threshold { return .hit(hit) }
+                    if hit.similarity >= cosineThreshold { return .hit(hit) }
                     continue
                 }
                 guard score >= verifier.threshold else { continue }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The one HTTP client all upstream traffic shares: keep-alive connections pooled per host, a connect
 /// timeout, a read timeout between bytes, and a deadline per call. A call is cancelled with its task, so a
@@ -11,8 +12,8 @@ import NIOSSL
 public final class UpstreamClient: Sendable {
     let http: HTTPClient
     /// TLS settings by origin (`https://host:port`) for upstreams that are not verified against the
-    /// system's roots (`providers[].tls`).
-    let tlsByOrigin: [String: TLSConfiguration]
+    /// system's roots (`providers[].tls`); a configuration reload replaces them.
+    private let tlsByOrigin: Mutex<[String: TLSConfiguration]>
     /// The largest answer read whole (`routing.max_response_bytes`).
     let maxResponseBytes: Int
     /// The largest line or event of an upstream stream (`routing.max_stream_event_bytes`).
@@ -28,7 +29,7 @@ public final class UpstreamClient: Sendable {
         connectTimeout: Double = 10, readTimeout: Double = 300, maxConnectionsPerHost: Int = 512,
         maxResponseBytes: Int = 64 << 20, maxStreamEventBytes: Int = 1 << 20, tls: [String: TLSConfiguration] = [:]
     ) {
-        tlsByOrigin = tls
+        tlsByOrigin = Mutex(tls)
         self.maxResponseBytes = maxResponseBytes
         self.maxStreamEventBytes = maxStreamEventBytes
         var configuration = HTTPClient.Configuration(
@@ -55,14 +56,19 @@ public final class UpstreamClient: Sendable {
         try? http.syncShutdown()
     }
 
+    /// Puts new per-origin TLS settings in force for connections opened from now on (a configuration reload).
+    func replaceTLS(_ tls: [String: TLSConfiguration]) {
+        tlsByOrigin.withLock { $0 = tls }
+    }
+
     /// Sends `request` and returns once the response head has arrived.
     ///
     /// - Throws: ``UpstreamFailure``: `.timeout` past `deadline`, `.connection` for network errors,
     ///   `.cancelled` if the task was cancelled.
     func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws(UpstreamFailure) -> HTTPClientResponse {
         var request = request
-        if request.tlsConfiguration == nil, !tlsByOrigin.isEmpty, let origin = Self.origin(of: request.url) {
-            request.tlsConfiguration = tlsByOrigin[origin]
+        if request.tlsConfiguration == nil, let origin = Self.origin(of: request.url) {
+            request.tlsConfiguration = tlsByOrigin.withLock { $0[origin] }
         }
         do {
             return try await http.execute(request, deadline: deadline)

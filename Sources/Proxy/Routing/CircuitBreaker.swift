@@ -18,7 +18,7 @@ struct CircuitBreaker: Sendable {
         }
     }
 
-    let settings: GatewayConfiguration.Breaker
+    private(set) var settings: GatewayConfiguration.Breaker
     private(set) var state = State.closed
     private(set) var consecutiveFailures = 0
     private(set) var window: OutcomeWindow
@@ -26,6 +26,12 @@ struct CircuitBreaker: Sendable {
     init(settings: GatewayConfiguration.Breaker) {
         self.settings = settings
         window = OutcomeWindow(seconds: settings.window)
+    }
+
+    /// Takes new settings and keeps its state; the error-rate window starts afresh if its length changed.
+    mutating func reconfigure(_ settings: GatewayConfiguration.Breaker) {
+        if settings.window != self.settings.window { window = OutcomeWindow(seconds: settings.window) }
+        self.settings = settings
     }
 
     /// Whether a request may be sent now (without reserving the half-open probe).

@@ -15,11 +15,14 @@ public final class Deployment: Sendable {
     let adapter: any ProviderAdapter
     /// Read timeout of the provider: the deadline of one attempt.
     let timeout: Double
-    private let state: Mutex<DeploymentHealth>
+    /// Shared with the deployment this one replaced in a configuration reload, if any.
+    private let health: HealthCell
 
+    /// - Parameter previous: the same deployment (provider and model) before a configuration reload: its
+    ///   breaker, latency averages, quotas and requests in flight carry over, under the new settings.
     init(
         configuration: GatewayConfiguration.Deployment, group: String, adapter: any ProviderAdapter, timeout: Double,
-        price: ModelPrice?, breaker: GatewayConfiguration.Breaker, now: Double
+        price: ModelPrice?, breaker: GatewayConfiguration.Breaker, now: Double, previous: Deployment? = nil
     ) {
         name = configuration.name
         self.group = group
@@ -30,22 +33,29 @@ public final class Deployment: Sendable {
         self.price = price
         self.adapter = adapter
         self.timeout = timeout
-        state = Mutex(
-            DeploymentHealth(
-                breaker: CircuitBreaker(settings: breaker),
-                requests: configuration.rpm.map { TokenBucket(capacity: $0, now: now) },
-                tokens: configuration.tpm.map { TokenBucket(capacity: $0, now: now) }))
+        if let previous {
+            health = previous.health
+            health.state.withLock {
+                $0.reconfigure(breaker: breaker, rpm: configuration.rpm, tpm: configuration.tpm, now: now)
+            }
+        } else {
+            health = HealthCell(
+                DeploymentHealth(
+                    breaker: CircuitBreaker(settings: breaker),
+                    requests: configuration.rpm.map { TokenBucket(capacity: $0, now: now) },
+                    tokens: configuration.tpm.map { TokenBucket(capacity: $0, now: now) }))
+        }
     }
 
     /// Whether a request may be sent now, and if not, from when.
     func availability(now: Double, estimatedTokens: Int) -> Availability {
-        state.withLock { $0.availability(now: now, estimatedTokens: estimatedTokens) }
+        health.state.withLock { $0.availability(now: now, estimatedTokens: estimatedTokens) }
     }
 
     /// Claims a place for one request: the breaker's probe when half-open, one request of the quota, one in
     /// flight. Fails if another request took the probe or the quota first.
     func begin(now: Double) -> Bool {
-        state.withLock { health in
+        health.state.withLock { health in
             guard health.breaker.reserve(now: now) else { return false }
             if var requests = health.requests {
                 guard requests.take(now: now) else {
@@ -61,7 +71,7 @@ public final class Deployment: Sendable {
 
     /// Ends a request: its outcome feeds the breaker, its duration the latency average.
     func end(_ outcome: Outcome, seconds: Double, isStream: Bool, now: Double) {
-        state.withLock { health in
+        health.state.withLock { health in
             health.inFlight -= 1
             health.total += 1
             switch outcome {
@@ -80,7 +90,7 @@ public final class Deployment: Sendable {
 
     /// Counts tokens a response used against the deployment's tokens-per-minute quota.
     func recordTokens(_ tokens: Int, now: Double) {
-        state.withLock { health in
+        health.state.withLock { health in
             if var bucket = health.tokens {
                 bucket.debit(Double(tokens), now: now)
                 health.tokens = bucket
@@ -89,13 +99,13 @@ public final class Deployment: Sendable {
     }
 
     var latencyEstimate: (latency: Double?, timeToFirstToken: Double?) {
-        state.withLock { ($0.latency, $0.timeToFirstToken) }
+        health.state.withLock { ($0.latency, $0.timeToFirstToken) }
     }
 
-    var inFlight: Int { state.withLock { $0.inFlight } }
+    var inFlight: Int { health.state.withLock { $0.inFlight } }
 
     func snapshot(now: Double) -> DeploymentSnapshot {
-        state.withLock { health in
+        health.state.withLock { health in
             let (requests, failures) = health.breaker.window.counts(now: now)
             return DeploymentSnapshot(
                 name: name, group: group, provider: providerName, model: model, breaker: health.breaker.state.name,
@@ -132,6 +142,13 @@ public final class Deployment: Sendable {
     }
 }
 
+/// A deployment's health behind its mutex, in a reference that a reload's replacement shares.
+final class HealthCell: Sendable {
+    let state: Mutex<DeploymentHealth>
+
+    init(_ health: DeploymentHealth) { state = Mutex(health) }
+}
+
 /// The mutable health of a deployment, guarded by its mutex.
 struct DeploymentHealth {
     var breaker: CircuitBreaker
@@ -154,6 +171,13 @@ struct DeploymentHealth {
         } else {
             latency = latency.map { $0 + Self.smoothing * (seconds - $0) } ?? seconds
         }
+    }
+
+    /// New breaker settings and quotas from a reload; a quota whose size is unchanged keeps what it used.
+    mutating func reconfigure(breaker settings: GatewayConfiguration.Breaker, rpm: Int?, tpm: Int?, now: Double) {
+        breaker.reconfigure(settings)
+        if requests?.capacity != rpm.map(Double.init) { requests = rpm.map { TokenBucket(capacity: $0, now: now) } }
+        if tokens?.capacity != tpm.map(Double.init) { tokens = tpm.map { TokenBucket(capacity: $0, now: now) } }
     }
 
     mutating func availability(now: Double, estimatedTokens: Int) -> Deployment.Availability {

@@ -7,8 +7,14 @@ import Synchronization
 /// with exponential backoff and jitter, honouring Retry-After; falls back to other groups when a whole group
 /// fails; and stops at the request's deadline.
 public final class RoutingCore: Sendable {
-    public let groups: [String: ModelGroup]
-    let settings: GatewayConfiguration.Routing
+    /// The model groups and routing settings in force; a configuration reload replaces them, and a request
+    /// routes on the ones it started with.
+    private struct Table: Sendable {
+        var groups: [String: ModelGroup]
+        var settings: GatewayConfiguration.Routing
+    }
+
+    private let table: Mutex<Table>
     let clock: any GatewayClock
     private let random: Mutex<SeededRandom>
     private let onUpstreamFailure: @Sendable (_ deployment: String, _ kind: String) -> Void
@@ -18,11 +24,24 @@ public final class RoutingCore: Sendable {
         groups: [ModelGroup], settings: GatewayConfiguration.Routing, clock: any GatewayClock, seed: UInt64,
         onUpstreamFailure: @escaping @Sendable (_ deployment: String, _ kind: String) -> Void = { _, _ in }
     ) {
-        self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.settings = settings
+        table = Mutex(Table(groups: Self.byName(groups), settings: settings))
         self.clock = clock
         self.onUpstreamFailure = onUpstreamFailure
         random = Mutex(SeededRandom(seed: seed))
+    }
+
+    public var groups: [String: ModelGroup] { table.withLock { $0.groups } }
+    var settings: GatewayConfiguration.Routing { table.withLock { $0.settings } }
+
+    /// Puts `groups` and `settings` in force for requests that start from now on; requests already routing
+    /// finish on the deployments they had (a removed deployment drains).
+    func replace(groups: [ModelGroup], settings: GatewayConfiguration.Routing) {
+        let groups = Self.byName(groups)
+        table.withLock { $0 = Table(groups: groups, settings: settings) }
+    }
+
+    private static func byName(_ groups: [ModelGroup]) -> [String: ModelGroup] {
+        Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The result of a routed call and who served it.
@@ -47,6 +66,7 @@ public final class RoutingCore: Sendable {
         model: String, estimatedTokens: Int = 0, isStream: Bool = false, retries: Int? = nil,
         operation: (Deployment, NIODeadline) async throws(UpstreamFailure) -> Value
     ) async throws(GatewayError) -> Routed<Value> {
+        let (groups, settings) = table.withLock { ($0.groups, $0.settings) }
         let retries = retries ?? settings.retries
         guard let primary = groups[model] else { throw .unknownModel(model) }
         let started = clock.now()
@@ -92,7 +112,7 @@ public final class RoutingCore: Sendable {
                 }
                 if fresh.isEmpty {
                     // Every deployment has been tried: wait before trying one again.
-                    let pause = backoff(groupAttempts)
+                    let pause = backoff(groupAttempts, settings: settings)
                     guard now + pause < deadline else { break }
                     try? await clock.sleep(seconds: pause)
                 }
@@ -140,7 +160,7 @@ public final class RoutingCore: Sendable {
     }
 
     /// Exponential backoff with full jitter: up to base x 2^attempt, capped.
-    private func backoff(_ attempt: Int) -> Double {
+    private func backoff(_ attempt: Int, settings: GatewayConfiguration.Routing) -> Double {
         let ceiling = min(settings.backoffMax, settings.backoffBase * Double(1 << min(attempt, 16)))
         return random.withLock { Double.random(in: ceiling / 2...max(ceiling, ceiling / 2 + 1e-9), using: &$0) }
     }
@@ -157,6 +177,7 @@ public final class RoutingCore: Sendable {
     /// Every deployment's state, for /admin/routing.
     public func snapshot() -> [DeploymentSnapshot] {
         let now = clock.now()
+        let groups = groups
         return groups.keys.sorted().flatMap { groups[$0]!.deployments.map { $0.snapshot(now: now) } }
     }
 }

@@ -54,10 +54,6 @@ extension Gateway {
             onServerRunning: onServerRunning, logger: logger)
     }
 
-    /// Services that keep the listeners' settings current: the certificate reload on SIGHUP.
-    var listenerServices: [any Service] {
-        certificate.map { [CertificateReloadService(certificate: $0, logger: logger)] } ?? []
-    }
 
     /// The TLS configuration of each provider whose `tls` differs from the default (verification against
     /// the system's roots), keyed by its base URL's origin.

@@ -6,20 +6,30 @@ import Logging
 import NIOCore
 import RouterShiftConfiguration
 import ServiceLifecycle
+import Synchronization
 
 /// The gateway assembled from its configuration: store, providers, routing core, limits and routes. It owns
 /// the shared upstream HTTP client and shuts it down after the server stops.
 public final class Gateway: Sendable {
-    public let configuration: GatewayConfiguration
+    /// The configuration in force: the one the gateway started with, with the live settings of the last
+    /// reload (``reload(to:)``).
+    public var configuration: GatewayConfiguration { live.current }
+    let live: LiveConfiguration
+    /// Reads the configuration again for a reload; nil when the gateway was not started from a file.
+    let configurationSource: ConfigurationSource?
+    /// One reload at a time.
+    let reloading = Mutex(())
     public let store: GatewayStore
     public let routing: RoutingCore
     let upstream: UpstreamClient
     let admission: Admission
-    let prices: PriceTable
+    let metrics: GatewayMetrics
     let telemetry: RequestTelemetry
     /// The semantic cache; nil when `cache.enabled` is false.
     public let cache: SemanticCache?
     let asyncTasks: AsyncTaskRunner
+    /// A chat service on the configuration in force.
+    private let makeChat: @Sendable () -> ChatService
     let watcher = DisconnectWatcher()
     /// Every time Proxy reads or waits on; tests pass one they move by hand.
     let clock: any GatewayClock
@@ -32,11 +42,14 @@ public final class Gateway: Sendable {
     ///   - clock: the gateway's clock (routing, limits, budgets, cache expiry, tasks, log times); tests pass one
     ///     they move by hand.
     ///   - randomSeed: seeds routing choices, for reproducible tests.
+    ///   - configurationSource: reads the configuration again on SIGHUP or `POST /admin/config/reload`.
     public init(
         configuration: GatewayConfiguration, logger: Logger, clock: any GatewayClock = SystemClock(),
-        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max)
+        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), configurationSource: ConfigurationSource? = nil
     ) throws {
-        self.configuration = configuration
+        let live = LiveConfiguration(configuration)
+        self.live = live
+        self.configurationSource = configurationSource
         self.logger = logger
         self.clock = clock
         store = try GatewayStore(path: configuration.databasePath)
@@ -46,47 +59,30 @@ public final class Gateway: Sendable {
             certificate: certificate, limits: ConnectionGuard.Limits(configuration.server))
         let upstreamTLS = try Self.upstreamTLS(configuration.providers, logger: logger)
         let prices = try PriceTable(file: configuration.pricing.file, overrides: configuration.pricing.overrides)
-        self.prices = prices
-        let connectTimeout = configuration.providers.map(\.connectTimeout).max() ?? 10
-        let readTimeout = max(configuration.providers.map(\.timeout).max() ?? 60, 60)
+        let timeouts = configuration.upstreamTimeouts
         let upstream = UpstreamClient(
-            connectTimeout: connectTimeout, readTimeout: readTimeout,
+            connectTimeout: timeouts.connect, readTimeout: timeouts.read,
             maxResponseBytes: configuration.routing.maxResponseBytes,
             maxStreamEventBytes: configuration.routing.maxStreamEventBytes, tls: upstreamTLS)
         self.upstream = upstream
-        var adapters: [String: any ProviderAdapter] = [:]
-        for provider in configuration.providers {
-            adapters[provider.name] = Self.adapter(for: provider, client: upstream)
-        }
-        let now = clock.now()
-        let groups = configuration.models.map { group in
-            ModelGroup(
-                name: group.name, strategy: group.strategy,
-                deployments: group.deployments.map { deployment in
-                    let provider = configuration.provider(named: deployment.provider)!
-                    let listed = prices.price(for: deployment.model)
-                    let price =
-                        deployment.inputPrice.map {
-                            ModelPrice(input: $0, output: deployment.outputPrice ?? listed?.output ?? 0)
-                        } ?? listed
-                    return Deployment(
-                        configuration: deployment, group: group.name, adapter: adapters[deployment.provider]!,
-                        timeout: provider.timeout, price: price, breaker: configuration.routing.breaker, now: now)
-                },
-                fallbacks: group.fallbacks, endpoints: group.endpoints)
-        }
+        let groups = Self.modelGroups(configuration, prices: prices, client: upstream, now: clock.now())
         let metrics = GatewayMetrics(models: Set(configuration.models.map(\.name)))
-        routing = RoutingCore(
+        self.metrics = metrics
+        let routing = RoutingCore(
             groups: groups, settings: configuration.routing, clock: clock, seed: randomSeed,
             onUpstreamFailure: metrics.upstreamFailure)
+        self.routing = routing
         let spend = try SpendLedger(store: store, teams: configuration.teams, clock: clock)
-        admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
-        telemetry = RequestTelemetry(
+        let admission = Admission(routing: routing, limiter: KeyLimiter(clock: clock), spend: spend)
+        self.admission = admission
+        let telemetry = RequestTelemetry(
             log: RequestLogWriter(
                 store: store, settings: configuration.logging, logger: logger, clock: clock,
                 onWrite: metrics.databaseWrite),
             spend: spend,
             metrics: metrics, logger: logger)
+        self.telemetry = telemetry
+        let cache: SemanticCache?
         do {
             if configuration.cache.enabled {
                 let embedder =
@@ -101,25 +97,52 @@ public final class Gateway: Sendable {
             upstream.shutdownNow()
             throw error
         }
+        self.cache = cache
+        let makeChat: @Sendable () -> ChatService = {
+            ChatService(
+                routing: routing, admission: admission, cache: cache, configuration: live.current, recorder: telemetry)
+        }
+        self.makeChat = makeChat
         let execution = AsyncTaskExecution(
-            chat: ChatService(
-                routing: routing, admission: admission, cache: cache, configuration: configuration,
-                recorder: telemetry),
-            keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
+            chat: makeChat, keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
         asyncTasks = AsyncTaskRunner(
             store: store, settings: configuration.server, logger: logger, clock: clock, perform: execution.perform)
     }
 
-    static func adapter(for provider: GatewayConfiguration.Provider, client: UpstreamClient) -> any ProviderAdapter {
-        HTTPChatProvider(configuration: provider, client: client)
+    /// The model groups of `configuration`, each deployment with its provider's adapter and its price; with
+    /// `previous` (a reload), a deployment that was there before keeps its health.
+    static func modelGroups(
+        _ configuration: GatewayConfiguration, prices: PriceTable, client: UpstreamClient, now: Double,
+        previous: [String: ModelGroup] = [:]
+    ) -> [ModelGroup] {
+        var adapters: [String: any ProviderAdapter] = [:]
+        for provider in configuration.providers {
+            adapters[provider.name] = HTTPChatProvider(configuration: provider, client: client)
+        }
+        var predecessors = DeploymentPredecessors(previous)
+        return configuration.models.map { group in
+            ModelGroup(
+                name: group.name, strategy: group.strategy,
+                deployments: group.deployments.map { deployment in
+                    let provider = configuration.provider(named: deployment.provider)!
+                    let listed = prices.price(for: deployment.model)
+                    let price =
+                        deployment.inputPrice.map {
+                            ModelPrice(input: $0, output: deployment.outputPrice ?? listed?.output ?? 0)
+                        } ?? listed
+                    return Deployment(
+                        configuration: deployment, group: group.name, adapter: adapters[deployment.provider]!,
+                        timeout: provider.timeout, price: price, breaker: configuration.routing.breaker, now: now,
+                        previous: predecessors.claim(
+                            provider: deployment.provider, model: deployment.model, group: group.name))
+                },
+                fallbacks: group.fallbacks, endpoints: group.endpoints)
+        }
     }
 
     var passthrough: PassthroughService { PassthroughService(gateway: self) }
 
-    var chat: ChatService {
-        ChatService(
-            routing: routing, admission: admission, cache: cache, configuration: configuration, recorder: telemetry)
-    }
+    var chat: ChatService { makeChat() }
 
     /// The HTTP routes of the gateway, behind error rendering and authentication; with `server.admin`, without
     /// `/admin`, `/metrics` and `/ui` (``makeAdminRouter()`` serves them).
@@ -180,7 +203,7 @@ public final class Gateway: Sendable {
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
         let admin: [any Service] = makeAdminApplication().map { [$0 as any Service] } ?? []
-        let services = ([application] + admin + listenerServices + backgroundServices).map {
+        let services = ([application, hangupService] + admin + backgroundServices).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }
         let group = ServiceGroup(

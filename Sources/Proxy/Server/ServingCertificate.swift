@@ -1,11 +1,8 @@
 import Foundation
-import Logging
 import NIOCore
 import NIOSSL
 import RouterShiftConfiguration
-import ServiceLifecycle
 import Synchronization
-import UnixSignals
 
 /// The certificate chain and private key HTTPS is served with (`server.tls`), re-read from their files by
 /// ``reload()`` (on SIGHUP): every handshake after a reload presents the new pair, through swift-nio-ssl's
@@ -87,23 +84,4 @@ public final class ServingCertificate: Sendable {
     }
 
     private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-}
-
-/// Reloads the serving certificate on every SIGHUP until the gateway stops.
-struct CertificateReloadService: Service {
-    let certificate: ServingCertificate
-    let logger: Logger
-
-    func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            do {
-                try certificate.reload()
-                logger.notice("TLS certificate reloaded", metadata: ["serial": "\(certificate.serialNumber)"])
-            } catch {
-                logger.error(
-                    "TLS certificate reload failed; the previous one stays in force", metadata: ["error": "\(error)"])
-            }
-        }
-    }
 }

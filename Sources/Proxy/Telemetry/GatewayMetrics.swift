@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The gateway's metrics, recorded through swift-metrics into a Prometheus registry of the gateway's own
 /// (two gateways in one process, as in tests, keep separate counts) and served at GET /metrics.
@@ -10,8 +11,8 @@ final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
     /// The configured model groups; a request for any other model is labelled `unknown`, so clients cannot
-    /// grow the label set.
-    private let models: Set<String>
+    /// grow the label set. A configuration reload adds the groups it brings.
+    private let models: Mutex<Set<String>>
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -27,7 +28,7 @@ final class GatewayMetrics: Sendable {
     static let similarityBuckets = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0]
 
     init(models: Set<String>) {
-        self.models = models
+        self.models = Mutex(models)
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.latencyBuckets
         factory.valueHistogramBuckets["routershift_cache_similarity"] = Self.similarityBuckets
@@ -35,10 +36,15 @@ final class GatewayMetrics: Sendable {
         self.factory = factory
     }
 
+    /// Labels requests for `models` by name from now on (groups a reload added); names seen before stay.
+    func admit(models: Set<String>) {
+        self.models.withLock { $0.formUnion(models) }
+    }
+
     /// Counts one finished request.
     func record(_ record: RequestRecord) {
         let deployment = record.deployment ?? "none"
-        let modelName = models.contains(record.model) ? record.model : "unknown"
+        let modelName = models.withLock { $0.contains(record.model) } ? record.model : "unknown"
         let request = [
             ("route", record.endpoint), ("model", modelName), ("deployment", deployment),
             ("status", String(record.status)),

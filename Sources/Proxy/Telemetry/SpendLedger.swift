@@ -14,7 +14,8 @@ final class SpendLedger: Sendable {
     }
 
     private let totals: Mutex<[BudgetPeriod: Totals]>
-    private let teams: [String: GatewayConfiguration.Team]
+    /// The teams' budgets; a configuration reload replaces them (what each team spent stays).
+    private let teams: Mutex<[String: GatewayConfiguration.Team]>
     /// Which period is current.
     private let clock: any GatewayClock
 
@@ -29,7 +30,17 @@ final class SpendLedger: Sendable {
                 start: start, end: period.end(ofPeriodStarting: start), keys: spent.keys, teams: spent.teams)
         }
         self.totals = Mutex(totals)
-        self.teams = Dictionary(teams.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.teams = Mutex(Self.byName(teams))
+    }
+
+    /// Puts new team budgets in force (a configuration reload).
+    func replace(teams: [GatewayConfiguration.Team]) {
+        let teams = Self.byName(teams)
+        self.teams.withLock { $0 = teams }
+    }
+
+    private static func byName(_ teams: [GatewayConfiguration.Team]) -> [String: GatewayConfiguration.Team] {
+        Dictionary(teams.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func record(_ record: RequestRecord) {
@@ -61,7 +72,7 @@ final class SpendLedger: Sendable {
             let period = key.budgetPeriod.flatMap(BudgetPeriod.init(rawValue:)) ?? .total
             try enforce(budget, period: period, owner: "Key `\(key.name)` (\(key.id))", now: now) { $0.keys[key.id] }
         }
-        if let name = key.team, let team = teams[name] {
+        if let name = key.team, let team = teams.withLock({ $0[name] }) {
             try enforce(team.budget, period: team.budgetPeriod, owner: "Team `\(name)`", now: now) { $0.teams[name] }
         }
     }

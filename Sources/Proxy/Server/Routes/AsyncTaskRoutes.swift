@@ -80,7 +80,8 @@ struct AsyncTaskRoutes {
 /// One run of an async task: the chat request as its creator sent it, through the same chat service
 /// (cache, routing, limits, log) as a live request.
 struct AsyncTaskExecution: Sendable {
-    let chat: ChatService
+    /// A chat service on the configuration in force when the task runs.
+    let chat: @Sendable () -> ChatService
     let keys: any KeyStore
     let maxAttempts: Int
 
@@ -93,7 +94,7 @@ struct AsyncTaskExecution: Sendable {
             for (name, value) in try JSONValue.parse(task.headers).object ?? [:] {
                 if let name = HTTPField.Name(name), let value = value.string { headers[name] = value }
             }
-            let outcome = try await chat.respond(
+            let outcome = try await chat().respond(
                 to: request, principal: principal, endpoint: "/v1/chat/completions/async",
                 directives: try CacheDirectives(headers: headers))
             guard case .complete(let response) = outcome.body else {
