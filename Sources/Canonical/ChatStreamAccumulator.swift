@@ -12,7 +12,10 @@ public struct ChatStreamAccumulator: Sendable {
     }
 
     private var id = ""
-    private var model = ""
+    /// The model the stream's chunks name.
+    public private(set) var model = ""
+    /// Why each choice ended, by choice index, whether or not its content is retained.
+    public private(set) var finishReasons: [Int: FinishReason] = [:]
     private var created = 0
     private var choices: [Int: Partial] = [:]
     public private(set) var usage: Usage?
@@ -40,6 +43,7 @@ public struct ChatStreamAccumulator: Sendable {
         if let usage = chunk.usage { self.usage = usage }
         for choice in chunk.choices {
             textLength += choice.text?.count ?? 0
+            if let reason = choice.finishReason { finishReasons[choice.index] = reason }
         }
         guard !overflowed else { return }
         for choice in chunk.choices {

@@ -60,7 +60,10 @@ public enum ConfigurationLoader {
         var configuration = GatewayConfiguration()
         let top = reader.mapping(
             root, path: "",
-            allowed: ["server", "database", "providers", "models", "routing", "cache", "pricing", "logging", "teams"])
+            allowed: [
+                "server", "database", "providers", "models", "routing", "cache", "pricing", "logging", "teams",
+                "telemetry",
+            ])
         readServer(top["server"], into: &configuration.server, reader: reader)
         let database = reader.mapping(top["database"], path: "database", allowed: ["path"])
         if let path = reader.string(database["path"], path: "database.path") { configuration.databasePath = path }
@@ -85,6 +88,7 @@ public enum ConfigurationLoader {
             configuration.logging.maxRows = rows
         }
         configuration.teams = readTeams(top["teams"], reader: reader)
+        readTelemetry(top["telemetry"], into: &configuration.telemetry, reader: reader)
         return configuration
     }
 

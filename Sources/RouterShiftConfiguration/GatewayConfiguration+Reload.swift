@@ -4,7 +4,7 @@
 /// Live: providers, model groups and their deployments, strategies and fallbacks, routing (retries, backoff,
 /// deadline, breaker settings, quotas), prices, teams and their budgets, and the cache's thresholds, TTL, size
 /// and eligibility limits. Restart only: the listeners (`server`), the database, logging, what the cache's
-/// index was built with (enabled, semantic, scope, embedded turns, embedder, verifier file), the upstream
+/// index was built with (enabled, semantic, scope, embedded turns, embedder, verifier file), telemetry, the upstream
 /// client's size limits and its connect and read timeouts.
 extension GatewayConfiguration {
     /// This configuration with `new`'s live settings; everything that needs a restart stays as it is.
@@ -83,7 +83,7 @@ extension GatewayConfiguration {
             .init("cache.scope", \.cache.scope), .init("cache.embed_turns", \.cache.embedTurns),
             .init("cache.embedder", \.cache.embedder), .init("cache.verifier.enabled", \.cache.verifier.enabled),
             .init("cache.verifier.file", \.cache.verifier.file),
-            .init("routing.max_response_bytes", \.routing.maxResponseBytes),
+            .init("telemetry", \.telemetry), .init("routing.max_response_bytes", \.routing.maxResponseBytes),
             .init("routing.max_stream_event_bytes", \.routing.maxStreamEventBytes),
             .init("providers[].connect_timeout (the longest)", \.upstreamTimeouts.connect),
             .init("providers[].timeout (the longest, at least 60 s)", \.upstreamTimeouts.read),

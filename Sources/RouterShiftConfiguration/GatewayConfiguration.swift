@@ -264,6 +264,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var pricing = Pricing()
     public var logging = Logging()
     public var teams: [Team] = []
+    public var telemetry = Telemetry()
 
     public init() {}
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Proxy
 import RouterShiftConfiguration
+import TraceExport
 
 /// Options naming the configuration file.
 struct ConfigOptions: ParsableArguments {
@@ -55,7 +56,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = makeLogger(level: configuration.logging.level)
-        let gateway = try Gateway(configuration: configuration, logger: logger, configurationSource: source)
+        let tracing = try configuration.telemetry.otlp.map { try OTLPTracing.make($0, logger: logger) }
+        if let otlp = configuration.telemetry.otlp {
+            logger.notice(
+                "exporting traces", metadata: ["endpoint": "\(otlp.tracesURL)", "sample_rate": "\(otlp.sampleRate)"])
+        }
+        let gateway = try Gateway(
+            configuration: configuration, logger: logger, configurationSource: source, tracing: tracing)
         let models = configuration.models.count
         try await gateway.run { channel in
             logger.notice(

@@ -17,6 +17,29 @@ import Testing
         #expect(configuration.server.batchConcurrency == 8 && configuration.server.asyncWorkers == 4)
     }
 
+    @Test func readsTheOTLPExporterSettings() throws {
+        let configuration = try ConfigurationLoader.parse(
+            """
+            telemetry:
+              otlp: { endpoint: "http://collector:4318", service_name: gateway-eu, sample_rate: 0.25,
+                      headers: { x-api-key: env:COLLECTOR_KEY } }
+            """, environment: ["COLLECTOR_KEY": "secret-1"])
+        let otlp = try #require(configuration.telemetry.otlp)
+        #expect(otlp.tracesURL == "http://collector:4318/v1/traces")
+        #expect(otlp.serviceName == "gateway-eu" && otlp.sampleRate == 0.25)
+        #expect(otlp.headers == ["x-api-key": "secret-1"])
+        #expect(GatewayConfiguration.OTLP(endpoint: "https://c/v1/traces").tracesURL == "https://c/v1/traces")
+        #expect(try ConfigurationLoader.parse("").telemetry.otlp == nil)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("telemetry: { otlp: { endpoint: collector:4318, sample_rate: 2 } }")
+        }
+        #expect(error.problems.map(\.path) == ["telemetry.otlp.endpoint"])
+        let rate = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("telemetry: { otlp: { endpoint: 'http://c:4318', sample_rate: 2, color: red } }")
+        }
+        #expect(Set(rate.problems.map(\.path)) == ["telemetry.otlp.sample_rate", "telemetry.otlp.color"])
+    }
+
     @Test func readsEndpointsAndTaskSettings() throws {
         let configuration = try ConfigurationLoader.parse(
             """

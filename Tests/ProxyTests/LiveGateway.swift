@@ -5,7 +5,9 @@ import MockUpstream
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ServiceLifecycle
 import Synchronization
+import Tracing
 
 @testable import Proxy
 @testable import RouterShiftConfiguration
@@ -27,9 +29,11 @@ struct LiveGateway {
     /// - Parameter directory: where the database lives; a fresh temporary one by default (then removed).
     /// - Parameter trusting: a PEM CA file the client trusts, for a gateway serving HTTPS.
     /// - Parameter clock: the gateway's clock; the system's by default, a ``ManualClock`` to move time by hand.
+    /// - Parameter tracer: records the gateway's request spans (an `InMemoryTracer`); none by default.
     static func run<Result: Sendable>(
         mock options: MockOptions = MockOptions(), yaml: String, directory: URL? = nil, trusting: String? = nil,
-        clock: any GatewayClock = SystemClock(), _ body: @Sendable (LiveGateway) async throws -> Result
+        clock: any GatewayClock = SystemClock(), tracer: (any Tracer)? = nil,
+        _ body: @Sendable (LiveGateway) async throws -> Result
     ) async throws -> Result {
         let logger = {
             var logger = Logger(label: "test")
@@ -61,7 +65,8 @@ struct LiveGateway {
                 return configuration
             }
             let gateway = try Gateway(
-                configuration: try source(), logger: logger, clock: clock, configurationSource: source)
+                configuration: try source(), logger: logger, clock: clock, configurationSource: source,
+                tracing: tracer.map { ($0, IdleService()) })
             let gatewayPort = Ports()
             let adminPort = Ports()
             group.addTask {
@@ -167,6 +172,11 @@ struct LiveGateway {
         let text = String(buffer: buffer)
         return (Int(response.status.code), response.headers, (try? JSONValue.parse(Array(text.utf8))) ?? .null, text)
     }
+}
+
+/// A service with nothing to do: the span exporter's place when a test's tracer keeps spans in memory.
+struct IdleService: Service {
+    func run() async throws {}
 }
 
 /// A port reported by a server once it is listening.

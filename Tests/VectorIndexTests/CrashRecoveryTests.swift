@@ -18,7 +18,10 @@ import VectorIndex
             worker.executableURL = try workerExecutable()
             worker.arguments = [file.path, log.path, String(round + 1), String(round * 1_000_000 + 1)]
             try worker.run()
-            usleep(UInt32.random(in: 150_000...600_000, using: &generator))
+            // Killed at a random moment after its first acknowledged operation, however slowly the machine
+            // runs it: a kill before any commit would leave nothing to check.
+            try waitForAcknowledgement(in: log, of: worker)
+            usleep(UInt32.random(in: 0...400_000, using: &generator))
             kill(worker.processIdentifier, SIGKILL)
             worker.waitUntilExit()
             #expect(worker.terminationReason == .uncaughtSignal)
@@ -71,6 +74,19 @@ import VectorIndex
             }
         }
         return (acknowledged, pending)
+    }
+
+    /// Waits (at most a minute) until the worker has logged an acknowledged operation.
+    private func waitForAcknowledgement(in log: URL, of worker: Process) throws {
+        for _ in 0..<6000 {
+            if try String(contentsOf: log, encoding: .utf8).split(separator: "\n").contains("done") { return }
+            guard worker.isRunning else {
+                Issue.record("the worker exited before acknowledging an operation")
+                return
+            }
+            usleep(10_000)
+        }
+        Issue.record("the worker acknowledged no operation within a minute")
     }
 
     private func workerExecutable() throws -> URL {

@@ -88,6 +88,7 @@ public enum AnalyticsJSON {
         func optional<T>(_ value: T?, _ wrap: (T) -> JSONValue) -> JSONValue { value.map(wrap) ?? .null }
         return .object([
             "id": .string(record.id), "request_id": optional(record.requestID, JSONValue.string),
+            "trace_id": optional(record.traceID, JSONValue.string),
             "time": .number(record.time), "key_id": .string(record.keyID),
             "team": optional(record.team, JSONValue.string), "endpoint": .string(record.endpoint),
             "model": .string(record.model), "deployment": optional(record.deployment, JSONValue.string),

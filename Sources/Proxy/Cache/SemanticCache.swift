@@ -144,17 +144,54 @@ public final class SemanticCache: Sendable {
     /// Looks `key` up: the exact layer, then (if the request allows it and `semantic`) the semantic layer at
     /// `threshold`.
     func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true) async throws -> Lookup {
+        try await RequestTrace.child("cache.lookup") { span in
+            let lookup = try await find(key, threshold: threshold, semantic: semantic)
+            if let span {
+                if case .hit(let hit) = lookup {
+                    span.attributes["routershift.cache.result"] = hit.semantic ? "semantic-hit" : "hit"
+                    span.attributes["routershift.cache.similarity"] = hit.similarity
+                } else {
+                    span.attributes["routershift.cache.result"] = "miss"
+                }
+            }
+            return lookup
+        }
+    }
+
+    private func find(_ key: CacheKey, threshold: Double, semantic: Bool) async throws -> Lookup {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { statistics.recordLookup(milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
         let now = clock.wallTime()
         if let hit = try exactHit(key, now: now) { return .hit(hit) }
         guard semantic, let prompt = key.prompt, let embedder, let index else { return .miss(encoded: nil) }
-        let query = try await encode(prompt, embedder: embedder)
+        let query = try await RequestTrace.child("cache.embed") { span in
+            let query = try await encode(prompt, embedder: embedder)
+            span?.attributes["routershift.cache.prompt_tokens"] = query.tokenIDs.count
+            return query
+        }
         guard let (filter, count) = scopes.filter(for: key.scope) else { return .miss(encoded: query) }
-        let candidates = try index.search(
-            query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
-        ).filter { Double($0.similarity) >= threshold }
+        let candidates = try await RequestTrace.child("cache.search") { span in
+            let found = try index.search(
+                query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
+            ).filter { Double($0.similarity) >= threshold }
+            span?.attributes["routershift.cache.candidates"] = found.count
+            return found
+        }
         guard !candidates.isEmpty else { return .miss(encoded: query) }
+        return try await RequestTrace.child("cache.verify") { span in
+            let lookup = try verified(candidates, query: query, prompt: prompt, key: key, index: index, now: now)
+            if case .hit(let hit) = lookup, let score = hit.verifierScore {
+                span?.attributes["routershift.cache.verifier_score"] = score
+            }
+            return lookup
+        }
+    }
+
+    /// The first candidate that is live, in the key's scope and (with the verifier) judged the same question.
+    private func verified(
+        _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
+        now: Double
+    ) throws -> Lookup {
         // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
             try CacheEntry.filter(keys: candidates.map(\.label)).select(CacheEntry.columnsWithoutTokenStates)
@@ -241,6 +278,16 @@ public final class SemanticCache: Sendable {
     )
         async throws -> Int64
     {
+        try await RequestTrace.child("cache.store") { span in
+            let id = try await insert(response, request: request, key: key, encoded: encoded, ttl: ttl, cost: cost)
+            span?.attributes["routershift.cache.entry"] = Int(id)
+            return id
+        }
+    }
+
+    private func insert(
+        _ response: ChatResponse, request: ChatRequest, key: CacheKey, encoded: EncodedText?, ttl: Double?, cost: Double
+    ) async throws -> Int64 {
         var encoded = encoded
         if encoded == nil, let prompt = key.prompt, let embedder {
             encoded = try await encode(prompt, embedder: embedder)

@@ -67,6 +67,8 @@ public final class UpstreamClient: Sendable {
     ///   `.cancelled` if the task was cancelled.
     func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws(UpstreamFailure) -> HTTPClientResponse {
         var request = request
+        // The attempt's span is the upstream's parent (W3C trace context), when the request is traced.
+        for (name, value) in RequestTrace.propagationHeaders() { request.headers.replaceOrAdd(name: name, value: value) }
         if request.tlsConfiguration == nil, let origin = Self.origin(of: request.url) {
             request.tlsConfiguration = tlsByOrigin.withLock { $0[origin] }
         }

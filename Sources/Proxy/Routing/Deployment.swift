@@ -104,6 +104,9 @@ public final class Deployment: Sendable {
 
     var inFlight: Int { health.state.withLock { $0.inFlight } }
 
+    /// `closed`, `open` or `half-open`.
+    var breakerState: String { health.state.withLock { $0.breaker.state.name } }
+
     func snapshot(now: Double) -> DeploymentSnapshot {
         health.state.withLock { health in
             let (requests, failures) = health.breaker.window.counts(now: now)

@@ -122,7 +122,20 @@ public final class RoutingCore: Sendable {
                 let attemptStart = clock.now()
                 let attemptDeadline = min(deadline, attemptStart + pick.timeout)
                 do {
-                    let value = try await operation(pick, Self.nioDeadline(seconds: attemptDeadline - attemptStart))
+                    let attempt = attempts
+                    let nioDeadline = Self.nioDeadline(seconds: attemptDeadline - attemptStart)
+                    let value = try await RequestTrace.child("chat \(pick.model)", kind: .client) {
+                        span throws(UpstreamFailure) in
+                        span?.updateAttributes { attributes in
+                            attributes["gen_ai.operation.name"] = "chat"
+                            attributes["gen_ai.request.model"] = pick.model
+                            attributes["gen_ai.provider.name"] = pick.adapter.kind.semanticConventionName
+                            attributes["routershift.deployment"] = pick.name
+                            attributes["routershift.breaker.state"] = pick.breakerState
+                            attributes["routershift.attempt"] = attempt
+                        }
+                        return try await operation(pick, nioDeadline)
+                    }
                     let end = clock.now()
                     pick.end(.success, seconds: end - attemptStart, isStream: isStream, now: end)
                     return Routed(value: value, deployment: pick, attempts: attempts)

@@ -17,28 +17,40 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard path.hasPrefix("/v1") || path.hasPrefix("/admin") || path.hasPrefix("/openai/") else {
             return try await next(request, context)
         }
+        var context = context
+        context.principal = try await RequestTrace.child("authenticate") { span throws(GatewayError) in
+            let principal = try authenticate(request, path: path)
+            span?.attributes["routershift.principal"] = principal.keyID
+            return principal
+        }
+        return try await next(request, context)
+    }
+
+    /// Who presents the request's key: the master key, or a valid, unrevoked virtual key (not for `/admin`).
+    private func authenticate(_ request: Request, path: String) throws(GatewayError) -> Principal {
         guard let secret = Self.presentedKey(request) else {
             throw GatewayError(
                 .authentication, "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
                 code: "missing_api_key")
         }
-        var context = context
-        if let masterKey, Secrets.constantTimeEquals(secret, masterKey) {
-            context.principal = .master
-        } else {
-            let hash = Secrets.sha256Hex(secret)
-            guard let key = try keys.key(hash: hash), Secrets.constantTimeEquals(key.hash, hash) else {
-                throw GatewayError(.authentication, "Invalid API key.", code: "invalid_api_key")
-            }
-            guard !key.isRevoked else {
-                throw GatewayError(.authentication, "This API key has been revoked.", code: "revoked_api_key")
-            }
-            context.principal = .key(key)
+        if let masterKey, Secrets.constantTimeEquals(secret, masterKey) { return .master }
+        let hash = Secrets.sha256Hex(secret)
+        let stored: VirtualKey?
+        do {
+            stored = try keys.key(hash: hash)
+        } catch {
+            throw GatewayError(.internalError, "The key store could not be read: \(error)")
         }
-        if path.hasPrefix("/admin"), case .key = context.principal {
+        guard let key = stored, Secrets.constantTimeEquals(key.hash, hash) else {
+            throw GatewayError(.authentication, "Invalid API key.", code: "invalid_api_key")
+        }
+        guard !key.isRevoked else {
+            throw GatewayError(.authentication, "This API key has been revoked.", code: "revoked_api_key")
+        }
+        if path.hasPrefix("/admin") {
             throw GatewayError(.permission, "The admin API needs the master key.", code: "admin_only")
         }
-        return try await next(request, context)
+        return .key(key)
     }
 
     static func presentedKey(_ request: Request) -> String? {

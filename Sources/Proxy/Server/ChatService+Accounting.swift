@@ -13,6 +13,7 @@ extension ChatService {
         let tokens = usage?.totalTokens ?? 0
         permit.release(tokens: tokens)
         routing.recordTokens(tokens, on: deployment)
+        record.trace?.annotate(deployment: deployment)
         record.deployment = deployment.name
         record.provider = deployment.providerName
         record.retries = attempts - 1

@@ -89,6 +89,10 @@ extension ChatService {
             Self.similarityHeader: String(format: "%.4f", hit.similarity),
         ]
         if let score = hit.verifierScore { headers[Self.verifierHeader] = String(format: "%.4f", score) }
+        if let trace = record.trace {
+            trace.annotate(answer: hit.response)
+            if let score = hit.verifierScore { trace.span.attributes["routershift.cache.verifier_score"] = score }
+        }
         if request.stream {
             let chunks = response.chunks(includeUsage: request.includeUsage)
             let hitRecord = record

@@ -29,6 +29,7 @@ extension ChatService {
                 if let id { headers[Self.cacheKeyHeader] = String(id) }
             }
         }
+        record.trace?.annotate(answer: response)
         finish(
             record, routed: routed.deployment, attempts: routed.attempts, usage: usage, started: started,
             firstToken: nil, permit: permit)
@@ -61,6 +62,8 @@ extension ChatService {
                 record.errorType = "stream_incomplete"
             }
             let usage = answer.usage ?? Usage(promptTokens: estimate, completionTokens: answer.textLength / 4)
+            record.trace?.annotate(
+                model: answer.model, finishReasons: answer.finishReasons.keys.sorted().map { answer.finishReasons[$0]! })
             finish(
                 record, routed: deployment, attempts: routed.attempts, usage: usage, started: started,
                 firstToken: firstToken, permit: permit)

@@ -30,6 +30,7 @@ struct ChatService: Sendable {
         async throws -> Outcome
     {
         let started = RequestStart(clock: routing.clock)
+        RequestTrace.current?.span.attributes["gen_ai.operation.name"] = "chat"
         var record = RequestRecord(
             time: started.wallTime, keyID: principal.keyID, team: principal.team, endpoint: endpoint,
             model: request.model)

@@ -7,6 +7,7 @@ import NIOCore
 import RouterShiftConfiguration
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// The gateway assembled from its configuration: store, providers, routing core, limits and routes. It owns
 /// the shared upstream HTTP client and shuts it down after the server stops.
@@ -34,6 +35,8 @@ public final class Gateway: Sendable {
     /// Every time Proxy reads or waits on; tests pass one they move by hand.
     let clock: any GatewayClock
     let logger: Logger
+    /// Spans for every request and its steps, and the service exporting them; nil when traces are off.
+    let tracing: (tracer: any Tracer, exporter: any Service)?
     /// What HTTPS on the server's port serves; nil for plain HTTP.
     public let certificate: ServingCertificate?
     let server: HTTPServerBuilder
@@ -43,10 +46,14 @@ public final class Gateway: Sendable {
     ///     they move by hand.
     ///   - randomSeed: seeds routing choices, for reproducible tests.
     ///   - configurationSource: reads the configuration again on SIGHUP or `POST /admin/config/reload`.
+    ///   - tracing: the tracer for request spans (`telemetry.otlp`) and the service exporting them, run and
+    ///     stopped with the gateway (last, so the final spans are flushed).
     public init(
         configuration: GatewayConfiguration, logger: Logger, clock: any GatewayClock = SystemClock(),
-        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), configurationSource: ConfigurationSource? = nil
+        randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), configurationSource: ConfigurationSource? = nil,
+        tracing: (tracer: any Tracer, exporter: any Service)? = nil
     ) throws {
+        self.tracing = tracing
         let live = LiveConfiguration(configuration)
         self.live = live
         self.configurationSource = configurationSource
@@ -149,6 +156,7 @@ public final class Gateway: Sendable {
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: RequestIDMiddleware())
+        if let tracing { router.add(middleware: RequestTracingMiddleware(tracer: tracing.tracer)) }
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
         HealthRoutes(gateway: self).register(on: router)
@@ -203,7 +211,9 @@ public final class Gateway: Sendable {
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
         let admin: [any Service] = makeAdminApplication().map { [$0 as any Service] } ?? []
-        let services = ([application, hangupService] + admin + backgroundServices).map {
+        // Stopped in reverse order: the span exporter last, once the server has ended its final spans.
+        let exporter: [any Service] = tracing.map { [$0.exporter] } ?? []
+        let services = (exporter + [application, hangupService] + admin + backgroundServices).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }
         let group = ServiceGroup(

@@ -36,6 +36,9 @@ extension RequestRecord: FetchableRecord, PersistableRecord {
             try db.alter(table: databaseTableName) { table in table.add(column: "request_id", .text) }
             try db.create(index: "request_log_request_id", on: databaseTableName, columns: ["request_id"])
         }
+        migrator.registerMigration("v9-request-log-trace-id") { db in
+            try db.alter(table: databaseTableName) { table in table.add(column: "trace_id", .text) }
+        }
     }
 }
 

@@ -30,6 +30,10 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     public var tokensSaved: Int
     public var retries: Int
     public var errorType: String?
+    /// The W3C trace id of the request's server span, when traces are exported.
+    public var traceID: String?
+    /// The request's trace, which the finished record annotates; not stored.
+    var trace: RequestTrace?
 
     enum CodingKeys: String, CodingKey {
         case id, time
@@ -47,6 +51,7 @@ public struct RequestRecord: Sendable, Equatable, Codable {
         case tokensSaved = "tokens_saved"
         case retries
         case errorType = "error_type"
+        case traceID = "trace_id"
     }
 
     public init(
@@ -55,6 +60,8 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     ) {
         self.id = id
         requestID = RequestID.current
+        trace = RequestTrace.current
+        traceID = trace?.traceID
         self.time = time
         self.keyID = keyID
         self.team = team

@@ -9,6 +9,7 @@ struct RequestTelemetry: RequestRecorder {
     let logger: Logger
 
     func record(_ record: RequestRecord) {
+        record.trace?.annotate(with: record)
         log.append(record)
         spend.record(record)
         metrics.record(record)
