@@ -35,7 +35,8 @@ extension ConfigurationLoader {
         let fields = reader.mapping(node, path: "telemetry", allowed: ["otlp"])
         guard let otlpNode = fields["otlp"] else { return }
         let path = "telemetry.otlp"
-        let otlp = reader.mapping(otlpNode, path: path, allowed: ["endpoint", "service_name", "sample_rate", "headers"])
+        let otlp = reader.mapping(
+            otlpNode, path: path, allowed: ["endpoint", "service_name", "sample_rate", "headers"])
         guard let endpoint = reader.requiredString(otlp["endpoint"], path: "\(path).endpoint", parent: otlpNode) else {
             return
         }

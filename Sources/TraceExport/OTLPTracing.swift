@@ -23,7 +23,9 @@ public enum OTLPTracing {
         configuration.traces.exporter = .otlp
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         configuration.traces.otlpExporter.endpoint = settings.tracesURL
-        configuration.traces.otlpExporter.headers = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        configuration.traces.otlpExporter.headers = settings.headers.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value)
+        }
         // A client's sampling decision (its traceparent's flag) is kept; a trace started here is kept at the rate.
         configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: settings.sampleRate) ?? .parentBasedAlwaysOn
         let (tracer, service) = try OTel.makeTracingBackend(configuration: configuration)

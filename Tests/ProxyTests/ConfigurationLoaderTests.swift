@@ -35,7 +35,8 @@ import Testing
         }
         #expect(error.problems.map(\.path) == ["telemetry.otlp.endpoint"])
         let rate = try #require(throws: ConfigurationError.self) {
-            try ConfigurationLoader.parse("telemetry: { otlp: { endpoint: 'http://c:4318', sample_rate: 2, color: red } }")
+            try ConfigurationLoader.parse(
+                "telemetry: { otlp: { endpoint: 'http://c:4318', sample_rate: 2, color: red } }")
         }
         #expect(Set(rate.problems.map(\.path)) == ["telemetry.otlp.sample_rate", "telemetry.otlp.color"])
     }

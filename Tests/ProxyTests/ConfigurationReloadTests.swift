@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func aReloadAddsAndRemovesModelGroups() async throws {
-        let before = Self.providers + "models: [ { name: chat, deployments: [ { provider: mock, model: mock-small } ] } ]"
+        let before =
+            Self.providers + "models: [ { name: chat, deployments: [ { provider: mock, model: mock-small } ] } ]"
         try await LiveGateway.run(yaml: before) { live in
             #expect(try await live.post("/v1/chat/completions", Self.chat("extra")).status == 404)
             try live.writeConfiguration(
@@ -149,7 +150,8 @@ import Testing
         var configuration = try ConfigurationLoader.parse(
             "providers: [ { name: mock, kind: openai, base_url: \"http://127.0.0.1:9/v1\" } ]\ncache: { enabled: false }",
             environment: [:])
-        configuration.databasePath = FileManager.default.temporaryDirectory
+        configuration.databasePath =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("reload-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: configuration.databasePath) }
         let gateway = try Gateway(configuration: configuration, logger: .init(label: "test"))
@@ -166,7 +168,8 @@ import Testing
         new.cache.maxTurns = 3
         new.routing.maxResponseBytes = 1 << 20
         new.routing.retries = 5
-        #expect(old.restartRequired(toApply: new) == ["server.port", "cache.embed_turns", "routing.max_response_bytes"])
+        #expect(
+            old.restartRequired(toApply: new) == ["server.port", "cache.embed_turns", "routing.max_response_bytes"])
         #expect(old.liveChanges(toApply: new) == ["routing", "cache"])
         let merged = old.applyingLiveSettings(of: new)
         #expect(merged.server.port == old.server.port)

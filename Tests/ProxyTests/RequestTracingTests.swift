@@ -26,7 +26,10 @@ import Tracing
         """
 
     static func chat(_ model: String, _ content: String, stream: Bool = false) -> JSONValue {
-        ["model": .string(model), "messages": [["role": "user", "content": .string(content)]], "stream": .bool(stream)]
+        [
+            "model": .string(model), "messages": [["role": "user", "content": .string(content)]],
+            "stream": .bool(stream),
+        ]
     }
 
     /// The finished spans of the trace whose server span answered with `requestID`, by name.
@@ -35,7 +38,9 @@ import Tracing
     ) {
         var server: FinishedInMemorySpan?
         for _ in 0..<200 {
-            server = tracer.finishedSpans.first { $0.attributes["routershift.request_id"]?.toSpanAttribute() == .string(requestID) }
+            server = tracer.finishedSpans.first {
+                $0.attributes["routershift.request_id"]?.toSpanAttribute() == .string(requestID)
+            }
             if server != nil { break }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -59,7 +64,8 @@ import Tracing
         try await LiveGateway.run(yaml: Self.yaml, tracer: tracer) { live in
             let miss = try await live.post("/v1/chat/completions", Self.chat("chat", "trace me"))
             #expect(miss.status == 200)
-            let (server, children) = try await Self.trace(tracer, requestID: try #require(miss.headers.first(name: "x-request-id")))
+            let (server, children) = try await Self.trace(
+                tracer, requestID: try #require(miss.headers.first(name: "x-request-id")))
             #expect(server.operationName == "POST /v1/chat/completions")
             #expect(server.kind == .server)
             #expect(Self.string(server, "gen_ai.operation.name") == "chat")
@@ -80,15 +86,17 @@ import Tracing
 
             let hit = try await live.post("/v1/chat/completions", Self.chat("chat", "trace me"))
             #expect(hit.headers.first(name: "x-routershift-cache") == "hit")
-            let hitTrace = try await Self.trace(tracer, requestID: try #require(hit.headers.first(name: "x-request-id")))
+            let hitTrace = try await Self.trace(
+                tracer, requestID: try #require(hit.headers.first(name: "x-request-id")))
             #expect(Self.string(hitTrace.server, "routershift.cache.result") == "hit")
             #expect(Set(hitTrace.children.map(\.operationName)) == ["authenticate", "cache.lookup"])
             let lookup = try #require(hitTrace.children.first { $0.operationName == "cache.lookup" })
             #expect(Self.string(lookup, "routershift.cache.result") == "hit")
 
             // The request log row carries the trace id (none here: the in-memory tracer has no W3C ids).
-            #expect(RequestTrace.traceID(ofTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-                == "0af7651916cd43dd8448eb211c80319c")
+            #expect(
+                RequestTrace.traceID(ofTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+                    == "0af7651916cd43dd8448eb211c80319c")
         }
     }
 
@@ -97,8 +105,11 @@ import Tracing
         try await LiveGateway.run(yaml: Self.yaml, tracer: tracer) { live in
             let answer = try await live.post("/v1/chat/completions", Self.chat("retried", "again"))
             #expect(answer.status == 200, "\(answer.text)")
-            let (server, children) = try await Self.trace(tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
-            let attempts = children.filter { $0.kind == .client }.sorted { (Self.int($0, "routershift.attempt") ?? 0) < (Self.int($1, "routershift.attempt") ?? 0) }
+            let (server, children) = try await Self.trace(
+                tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
+            let attempts = children.filter { $0.kind == .client }.sorted {
+                (Self.int($0, "routershift.attempt") ?? 0) < (Self.int($1, "routershift.attempt") ?? 0)
+            }
             #expect(attempts.map { Self.string($0, "routershift.deployment") } == ["failing", "working"])
             #expect(attempts.map { Self.int($0, "routershift.attempt") } == [1, 2])
             #expect(attempts.first?.status?.code == .error)
@@ -111,9 +122,11 @@ import Tracing
     @Test func aStreamsSpanEndsAfterItsLastEventWithItsUsage() async throws {
         let tracer = InMemoryTracer()
         try await LiveGateway.run(yaml: Self.yaml, tracer: tracer) { live in
-            let answer = try await live.post("/v1/chat/completions", Self.chat("chat", "a streamed answer", stream: true))
+            let answer = try await live.post(
+                "/v1/chat/completions", Self.chat("chat", "a streamed answer", stream: true))
             #expect(answer.text.contains("data: [DONE]"))
-            let (server, children) = try await Self.trace(tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
+            let (server, children) = try await Self.trace(
+                tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
             #expect(server.attributes["gen_ai.response.finish_reasons"]?.toSpanAttribute() == .stringArray(["stop"]))
             #expect((Self.int(server, "gen_ai.usage.output_tokens") ?? 0) > 0)
             #expect(children.contains { $0.operationName == "chat mock-small" })
@@ -125,8 +138,10 @@ import Tracing
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
             seen.withLock { $0.append(request.headers[HTTPField.Name(InMemoryTracer.traceIDKey)!] ?? "none") }
-            let body = #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: body)))
+            let body =
+                #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: body)))
         }
         try await TestUpstream.run(router) { upstream in
             let yaml = """
@@ -138,9 +153,12 @@ import Tracing
             try await LiveGateway.run(yaml: yaml, tracer: tracer) { live in
                 let answer = try await live.post(
                     "/v1/chat/completions", Self.chat("chat", "hi"),
-                    headers: [(InMemoryTracer.traceIDKey, "client-trace-1"), (InMemoryTracer.spanIDKey, "client-span-1")])
+                    headers: [
+                        (InMemoryTracer.traceIDKey, "client-trace-1"), (InMemoryTracer.spanIDKey, "client-span-1"),
+                    ])
                 #expect(answer.status == 200, "\(answer.text)")
-                let (server, children) = try await Self.trace(tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
+                let (server, children) = try await Self.trace(
+                    tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
                 #expect(server.traceID == "client-trace-1")
                 #expect(server.parentSpanID == "client-span-1")
                 #expect(children.contains { $0.kind == .client })

@@ -68,7 +68,9 @@ public final class UpstreamClient: Sendable {
     func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws(UpstreamFailure) -> HTTPClientResponse {
         var request = request
         // The attempt's span is the upstream's parent (W3C trace context), when the request is traced.
-        for (name, value) in RequestTrace.propagationHeaders() { request.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in RequestTrace.propagationHeaders() {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
         if request.tlsConfiguration == nil, let origin = Self.origin(of: request.url) {
             request.tlsConfiguration = tlsByOrigin.withLock { $0[origin] }
         }

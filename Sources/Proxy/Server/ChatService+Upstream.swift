@@ -63,7 +63,8 @@ extension ChatService {
             }
             let usage = answer.usage ?? Usage(promptTokens: estimate, completionTokens: answer.textLength / 4)
             record.trace?.annotate(
-                model: answer.model, finishReasons: answer.finishReasons.keys.sorted().map { answer.finishReasons[$0]! })
+                model: answer.model, finishReasons: answer.finishReasons.keys.sorted().map { answer.finishReasons[$0]! }
+            )
             finish(
                 record, routed: deployment, attempts: routed.attempts, usage: usage, started: started,
                 firstToken: firstToken, permit: permit)

@@ -54,7 +54,6 @@ extension Gateway {
             onServerRunning: onServerRunning, logger: logger)
     }
 
-
     /// The TLS configuration of each provider whose `tls` differs from the default (verification against
     /// the system's roots), keyed by its base URL's origin.
     ///
