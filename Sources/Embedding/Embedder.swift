@@ -5,6 +5,11 @@ public protocol Embedder: Sendable {
     /// The length of every vector.
     var dimension: Int { get }
 
+    /// What makes the vectors, model and arithmetic (`local all-MiniLM-L6-v2 int8`): vectors of two
+    /// identities are not comparable, so an index records the one that built it. Nil for a stand-in that
+    /// makes no vectors.
+    var identity: String? { get }
+
     /// One L2-normalised vector per text, in order.
     func embed(_ texts: [String]) async throws -> [[Float]]
 }

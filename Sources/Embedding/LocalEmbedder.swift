@@ -19,6 +19,10 @@ public final class LocalEmbedder: TokenEmbedder {
 
     /// The arithmetic of the linear layers, `auto` resolved for this CPU.
     public let precision: EmbeddingPrecision
+    /// The model's folder name.
+    private let modelName: String
+
+    public var identity: String? { "local \(modelName) \(precision)" }
 
     /// Loads the model: maps the weights, reads the vocabulary and configuration, and for int8 quantises
     /// the linear layers (about 40 ms for MiniLM).
@@ -41,6 +45,7 @@ public final class LocalEmbedder: TokenEmbedder {
 
     init(files: ModelFiles, threads: Int, maxBatchTokens: Int, verifyChecksum: Bool, kernel: LinearKernel) throws {
         try files.verify(checksum: verifyChecksum)
+        modelName = files.directory.standardizedFileURL.lastPathComponent
         let configuration = try BertConfiguration(contentsOf: files.configuration)
         let vocabulary: Vocabulary
         do {

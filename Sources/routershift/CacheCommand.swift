@@ -36,6 +36,13 @@ struct CacheCommand: AsyncParsableCommand {
                 ["figure", "value"],
                 [
                     ["entries", "\(report.entries) (\(report.indexedEntries) in the semantic index)"],
+                    ["encoder", report.encoder ?? "-"],
+                    [
+                        "bytes per entry (token states)",
+                        report.entryBytes.map {
+                            String(format: "%.0f (%.0f)", $0, report.tokenStateBytes ?? 0)
+                        } ?? "-",
+                    ],
                     ["exact hits", "\(report.exactHits)"], ["semantic hits", "\(report.semanticHits)"],
                     ["misses", "\(report.misses)"],
                     ["hit rate", String(format: "%.1f%%", report.hitRate * 100)],

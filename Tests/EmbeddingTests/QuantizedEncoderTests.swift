@@ -8,6 +8,7 @@ import Testing
         #expect(EmbeddingPrecision.fp32.resolved == .fp32)
         let fp32 = try LocalEmbedder(files: TestModel.files, verifyChecksum: false, precision: .fp32)
         #expect(fp32.precision == .fp32)
+        #expect(fp32.identity == "local \(TestModel.files.directory.standardizedFileURL.lastPathComponent) fp32")
     }
 
     /// Every int8 kernel stays within cosine 0.995 of sentence-transformers' fp32 vectors on each reference
@@ -18,6 +19,7 @@ import Testing
             files: TestModel.files, threads: 1, maxBatchTokens: 4096, verifyChecksum: false,
             kernel: .int8(kernel))
         #expect(embedder.precision == .int8)
+        #expect(embedder.identity?.hasSuffix(" int8") == true)
         let sentences = Reference.shared.sentences
         let vectors = embedder.embedOnCurrentThread(sentences.map(\.text))
         let fp32 = TestModel.embedder.embedOnCurrentThread(sentences.map(\.text))

@@ -84,6 +84,7 @@ import Testing
     /// Vectors given, never computed: enough to fill a cache whose index a command then opens without it.
     struct GivenVectors: Embedder {
         let dimension = 4
+        let identity: String? = "given vectors"
         func embed(_ texts: [String]) async throws -> [[Float]] { texts.map { _ in [1, 0, 0, 0] } }
     }
 

@@ -12,6 +12,7 @@ public struct RemoteEmbedder: Embedder {
     public let baseURL: String
     public let model: String
     public let dimension: Int
+    public var identity: String? { "remote \(model)" }
     public let batchSize: Int
     public let timeout: Duration
     private let apiKey: String?

@@ -20,6 +20,7 @@ extension SemanticCache {
 /// carries the stored index's dimension and refuses to embed.
 struct UnloadedEmbedder: Embedder {
     let dimension: Int
+    let identity: String? = nil
 
     func embed(_ texts: [String]) async throws -> [[Float]] {
         throw GatewayError(.internalError, "this command does not load the embedding model, so it cannot embed text")

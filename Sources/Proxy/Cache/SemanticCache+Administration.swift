@@ -18,6 +18,12 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
     /// What verifying one candidate costs (reading its token states, features, score).
     public var verifierMillisecondsP50: Double?
     public var verifierMillisecondsP99: Double?
+    /// The encoder that made the index's vectors (model and precision), as the cache recorded it.
+    public var encoder: String?
+    /// What an entry's row stores on average: request, response, token ids and token states.
+    public var entryBytes: Double?
+    /// The part of ``entryBytes`` that is the verifier's token states.
+    public var tokenStateBytes: Double?
 
     enum CodingKeys: String, CodingKey {
         case entries
@@ -32,6 +38,9 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
         case lookupMillisecondsP99 = "lookup_ms_p99"
         case verifierMillisecondsP50 = "verifier_ms_p50"
         case verifierMillisecondsP99 = "verifier_ms_p99"
+        case encoder
+        case entryBytes = "entry_bytes_avg"
+        case tokenStateBytes = "token_state_bytes_avg"
     }
 }
 
@@ -64,6 +73,16 @@ extension SemanticCache {
                 uniquingKeysWith: { first, _ in first })
             let entries = try CacheEntry.fetchCount(db)
             let indexed = try Int.fetchOne(db, sql: "SELECT count(*) FROM cache_entry WHERE prompt IS NOT NULL") ?? 0
+            let encoder = try String.fetchOne(
+                db, sql: "SELECT value FROM cache_setting WHERE name = ?", arguments: [encoderSetting])
+            let sizes = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT avg(length(request) + length(response) + coalesce(length(token_ids), 0)
+                               + coalesce(length(token_states), 0)),
+                           avg(coalesce(length(token_states), 0))
+                    FROM cache_entry
+                    """)
             let exact = Int(counters["exact_hits"] ?? 0)
             let semantic = Int(counters["semantic_hits"] ?? 0)
             let misses = Int(counters["misses"] ?? 0)
@@ -74,7 +93,8 @@ extension SemanticCache {
                 tokensSaved: Int(counters["tokens_saved"] ?? 0),
                 costSaved: counters["cost_saved"] ?? 0, lookupMillisecondsP50: counters["lookup_p50_ms"],
                 lookupMillisecondsP99: counters["lookup_p99_ms"], verifierMillisecondsP50: counters["verifier_p50_ms"],
-                verifierMillisecondsP99: counters["verifier_p99_ms"])
+                verifierMillisecondsP99: counters["verifier_p99_ms"], encoder: encoder, entryBytes: sizes?[0],
+                tokenStateBytes: sizes?[1])
         }
     }
 

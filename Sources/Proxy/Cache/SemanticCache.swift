@@ -71,6 +71,7 @@ public final class SemanticCache: Sendable {
                     "The cache index holds \(expected)-d vectors but the embedder makes \(actual)-d ones: purge the cache "
                         + "(`routershift cache purge --all`) or use the embedder it was built with.")
             }
+            try Self.checkEncoder(of: embedder, indexed: index!.count, store: store)
         } else {
             index = nil
         }

@@ -99,6 +99,12 @@ extension GatewayStore {
             }
             try GatewayStore.rewriteLegacyEntries(db)
         }
+        migrator.registerMigration("v10-cache-encoder") { db in
+            try db.create(table: "cache_setting") { table in
+                table.primaryKey("name", .text)
+                table.column("value", .text).notNull()
+            }
+        }
     }
 
     /// Rewrites the request and response of every entry from Swift's synthesised encoding to the canonical
