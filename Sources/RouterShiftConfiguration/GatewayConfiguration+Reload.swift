@@ -2,9 +2,10 @@
 /// what only a restart applies.
 ///
 /// Live: providers, model groups and their deployments, strategies and fallbacks, routing (retries, backoff,
-/// deadline, breaker settings, quotas), prices, teams and their budgets, and the cache's thresholds, TTL, size
-/// and eligibility limits. Restart only: the listeners (`server`), the database, logging, what the cache's
-/// index was built with (enabled, semantic, scope, embedded turns, embedder, verifier file), telemetry, the upstream
+/// deadline, breaker settings, quotas), prices, teams and their budgets, the cache's thresholds, TTL, size
+/// and eligibility limits, and its verifier file (read again at every reload). Restart only: the listeners
+/// (`server`), the database, logging, what the cache's index was built with (enabled, semantic, scope,
+/// embedded turns, embedder, whether the verifier is on), telemetry, the upstream
 /// client's size limits and its connect and read timeouts.
 extension GatewayConfiguration {
     /// This configuration with `new`'s live settings; everything that needs a restart stays as it is.
@@ -24,6 +25,7 @@ extension GatewayConfiguration {
         merged.cache.maxTemperature = new.cache.maxTemperature
         merged.cache.verifier.threshold = new.cache.verifier.threshold
         merged.cache.verifier.candidateThreshold = new.cache.verifier.candidateThreshold
+        merged.cache.verifier.file = new.cache.verifier.file
         return merged
     }
 
@@ -82,7 +84,6 @@ extension GatewayConfiguration {
             .init("cache.enabled", \.cache.enabled), .init("cache.semantic", \.cache.semantic),
             .init("cache.scope", \.cache.scope), .init("cache.embed_turns", \.cache.embedTurns),
             .init("cache.embedder", \.cache.embedder), .init("cache.verifier.enabled", \.cache.verifier.enabled),
-            .init("cache.verifier.file", \.cache.verifier.file),
             .init("telemetry", \.telemetry), .init("routing.max_response_bytes", \.routing.maxResponseBytes),
             .init("routing.max_stream_event_bytes", \.routing.maxStreamEventBytes),
             .init("providers[].connect_timeout (the longest)", \.upstreamTimeouts.connect),

@@ -184,3 +184,47 @@ import Testing
         #expect(condition())
     }
 }
+
+/// The verifier file is read again at every reload: a retrained verifier goes into force without a restart,
+/// and one fitted on other features is refused with the old one kept.
+@Suite struct VerifierReloadTests {
+    @Test func aRetrainedVerifierFileIsLoadedByAReloadAndABadOneRefused() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("verifier-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("verifier.json")
+        let shipped = try #require(
+            try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "data/verifier.json")))).object)
+        try Data(JSONValue.object(shipped).serialized()).write(to: file)
+        let yaml = """
+            providers: [ { name: mock, kind: openai, base_url: "MOCK/v1" } ]
+            models: [ { name: chat, deployments: [ { provider: mock, model: mock-small } ] } ]
+            cache: { verifier: { file: \(file.path) },
+                     embedder: { kind: local, model_dir: data/models/all-MiniLM-L6-v2, threads: 1 } }
+            """
+        try await LiveGateway.run(yaml: yaml) { live in
+            let fitted = try #require(live.gateway.cache?.verifier)
+            #expect(try await live.post("/admin/config/reload", [:]).body["changed"] == [])
+
+            // Retrained into the same file: a reload of an unchanged configuration picks it up.
+            var parameters = shipped
+            parameters["threshold"] = .number(0.9)
+            try Data(JSONValue.object(parameters).serialized()).write(to: file)
+            let reload = try await live.post("/admin/config/reload", [:])
+            #expect(reload.status == 200, "\(reload.text)")
+            #expect(reload.body["changed"] == ["verifier"])
+            #expect(live.gateway.cache?.verifier?.threshold == 0.9)
+
+            // Fitted on features this embedder does not make: refused, the last good one stays.
+            parameters["feature_names"] = .array([.string("unknown feature")])
+            parameters["means"] = .array([.number(0)])
+            parameters["scales"] = .array([.number(1)])
+            try Data(JSONValue.object(parameters).serialized()).write(to: file)
+            let refused = try await live.post("/admin/config/reload", [:])
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.body["error"]?["code"] == "reload_refused")
+            #expect(live.gateway.cache?.verifier?.threshold == 0.9)
+            #expect(live.gateway.cache?.verifier?.candidateThreshold == fitted.candidateThreshold)
+        }
+    }
+}

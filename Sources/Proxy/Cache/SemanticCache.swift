@@ -13,20 +13,25 @@ public final class SemanticCache: Sendable {
     /// the verifier with the thresholds they set.
     private struct Tuning: Sendable {
         var settings: GatewayConfiguration.Cache
+        /// As its parameters file has it, before the configuration's threshold overrides.
+        var fitted: FittedVerifier?
         var verifier: Verifier?
     }
 
+    /// A verifier read from its file, with where each of its features sits in the row ``VerifierFeatures``
+    /// computes.
+    struct FittedVerifier: Sendable, Equatable {
+        let verifier: Verifier
+        let positions: [Int]
+    }
+
     private let tuning: Mutex<Tuning>
-    /// The verifier as its parameters file has it, before the configuration's threshold overrides.
-    private let fittedVerifier: Verifier?
     let store: GatewayStore
     /// Entry times, expiry and last uses are read from it.
     let clock: any GatewayClock
     /// The embedding model; nil when the semantic layer is off.
     let embedder: (any Embedder)?
     let index: PersistentHNSWIndex?
-    /// Where each of the verifier's features sits in the row ``VerifierFeatures`` computes.
-    private let verifierFeatures: [Int]
     let scopes = ScopeDirectory()
     let statistics = CacheStatistics()
     let coalescer = Coalescer()
@@ -46,22 +51,9 @@ public final class SemanticCache: Sendable {
         self.store = store
         self.clock = clock
         self.embedder = settings.semantic ? embedder : nil
-        if settings.verifier.enabled, self.embedder is any TokenEmbedder {
-            let verifier = try Verifier.load(file: settings.verifier.file)
-            let expected = VerifierFeatures.names(dimension: self.embedder!.dimension)
-            guard let positions = verifier.positions(in: expected) else {
-                throw GatewayError(
-                    .internalError,
-                    "the verifier \(settings.verifier.file ?? "built in") was not trained for this embedder's \(self.embedder!.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
-                )
-            }
-            fittedVerifier = verifier
-            verifierFeatures = positions
-        } else {
-            fittedVerifier = nil
-            verifierFeatures = []
-        }
-        tuning = Mutex(Tuning(settings: settings, verifier: Self.tuned(fittedVerifier, settings.verifier)))
+        let fitted = try Self.loadVerifier(settings, embedder: self.embedder)
+        tuning = Mutex(
+            Tuning(settings: settings, fitted: fitted, verifier: Self.tuned(fitted?.verifier, settings.verifier)))
         if let embedder = self.embedder {
             do {
                 index = try PersistentHNSWIndex(database: store.database, name: "cache", dimension: embedder.dimension)
@@ -88,12 +80,41 @@ public final class SemanticCache: Sendable {
     /// The second opinion on semantic hits; nil when off or when the embedder exposes no token states.
     var verifier: Verifier? { tuning.withLock { $0.verifier } }
 
-    /// Puts a reloaded configuration's thresholds, TTL, size and eligibility limits in force for lookups and
-    /// stores from now on; what the index was built with (embedder, scope, verifier file) stays.
-    func retune(_ settings: GatewayConfiguration.Cache) {
-        let verifier = Self.tuned(fittedVerifier, settings.verifier)
-        tuning.withLock { tuning in
+    /// The verifier `settings` name (its file, or the one built in), checked against `embedder`'s features;
+    /// nil when the verifier is off or the embedder has no token states.
+    ///
+    /// - Throws: ``GatewayError`` when the file cannot be read or was fitted on other features.
+    func loadVerifier(_ settings: GatewayConfiguration.Cache) throws -> FittedVerifier? {
+        try Self.loadVerifier(settings, embedder: embedder)
+    }
+
+    private static func loadVerifier(_ settings: GatewayConfiguration.Cache, embedder: (any Embedder)?) throws
+        -> FittedVerifier?
+    {
+        guard settings.verifier.enabled, let embedder, embedder is any TokenEmbedder else { return nil }
+        let verifier = try Verifier.load(file: settings.verifier.file)
+        guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
+            throw GatewayError(
+                .internalError,
+                "the verifier \(settings.verifier.file ?? "built in") was not trained for this embedder's \(embedder.dimension) dimensions and features; train one with `routershift cache train-verifier` or set cache.verifier.enabled: false"
+            )
+        }
+        return FittedVerifier(verifier: verifier, positions: positions)
+    }
+
+    /// Puts a reloaded configuration's thresholds, TTL, size and eligibility limits, and the verifier read
+    /// again from its file (``loadVerifier(_:)``), in force for lookups and stores from now on; what the index
+    /// was built with (embedder, scope) stays.
+    ///
+    /// - Returns: whether the verifier's parameters changed.
+    @discardableResult
+    func retune(_ settings: GatewayConfiguration.Cache, verifier fitted: FittedVerifier?) -> Bool {
+        let verifier = Self.tuned(fitted?.verifier, settings.verifier)
+        return tuning.withLock { tuning in
+            let changed = tuning.fitted != fitted
+            tuning.fitted = fitted
             tuning.verifier = verifier
+            tuning.settings.verifier.file = settings.verifier.file
             tuning.settings.threshold = settings.threshold
             tuning.settings.ttl = settings.ttl
             tuning.settings.maxEntries = settings.maxEntries
@@ -101,6 +122,7 @@ public final class SemanticCache: Sendable {
             tuning.settings.maxTemperature = settings.maxTemperature
             tuning.settings.verifier.threshold = settings.verifier.threshold
             tuning.settings.verifier.candidateThreshold = settings.verifier.candidateThreshold
+            return changed
         }
     }
 
@@ -199,7 +221,9 @@ public final class SemanticCache: Sendable {
                 .fetchAll(db)
         }
         let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
-        let (verifier, cosineThreshold) = tuning.withLock { ($0.verifier, $0.settings.threshold) }
+        let (verifier, positions, cosineThreshold) = tuning.withLock {
+            ($0.verifier, $0.fitted?.positions ?? [], $0.settings.threshold)
+        }
         for candidate in candidates {
             guard let entry = byID[candidate.label], entry.scope == key.scope, entry.expiresAt > now,
                 let response = entry.decodedResponse
@@ -207,7 +231,8 @@ public final class SemanticCache: Sendable {
             var hit = Hit(entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity))
             if let verifier {
                 let verifying = DispatchTime.now().uptimeNanoseconds
-                let score = verify(query, prompt: prompt, against: entry, verifier: verifier, index: index)
+                let score = verify(
+                    query, prompt: prompt, against: entry, verifier: verifier, positions: positions, index: index)
                 statistics.recordVerification(
                     milliseconds: Double(DispatchTime.now().uptimeNanoseconds - verifying) / 1e6)
                 guard let score else {
@@ -225,7 +250,8 @@ public final class SemanticCache: Sendable {
 
     /// The verifier's score of a candidate entry, or nil if the entry has no token states.
     private func verify(
-        _ query: EncodedText, prompt: String, against entry: CacheEntry, verifier: Verifier, index: PersistentHNSWIndex
+        _ query: EncodedText, prompt: String, against entry: CacheEntry, verifier: Verifier, positions: [Int],
+        index: PersistentHNSWIndex
     )
         -> Double?
     {
@@ -241,7 +267,7 @@ public final class SemanticCache: Sendable {
         let features = VerifierFeatures.compute(
             VerifierInput(text: prompt, encoded: query), VerifierInput(text: candidatePrompt, encoded: stored),
             vocabulary: tokens.tokenizer.vocabulary)
-        return verifier.score(verifierFeatures.map { features[$0] })
+        return verifier.score(positions.map { features[$0] })
     }
 
     private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {

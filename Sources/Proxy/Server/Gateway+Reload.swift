@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import RouterShiftConfiguration
 import ServiceLifecycle
 import Synchronization
@@ -21,7 +22,8 @@ final class LiveConfiguration: Sendable {
 
 /// What a reload put in force and what it could not.
 public struct ReloadReport: Sendable, Equatable {
-    /// The sections whose live settings changed (`providers`, `models`, `routing`, `cache`, `pricing`, `teams`).
+    /// The sections whose live settings changed (`providers`, `models`, `routing`, `cache`, `pricing`, `teams`),
+    /// and `verifier` when the verifier's parameters (read again from its file) changed.
     public let changed: [String]
     /// Settings that differ in the file but take effect only after a restart.
     public let restartRequired: [String]
@@ -52,29 +54,40 @@ struct DeploymentPredecessors {
 
 extension Gateway {
     /// Puts the live settings of `new` in force: providers, model groups, routing, prices, teams and the
-    /// cache's thresholds. Requests already running finish on what they started with, so a removed deployment
+    /// cache's thresholds and verifier (its file read again). Requests already running finish on what they started with, so a removed deployment
     /// drains; deployments that stay (same provider and model) keep their breaker and latency state. Nothing
     /// changes if any part of `new` cannot be put in force.
     ///
     /// - Returns: what changed, and the settings that differ but need a restart.
-    /// - Throws: ``GatewayError`` when a provider's `tls.ca_file` or the price file cannot be read.
+    /// - Throws: ``GatewayError`` (400, `reload_refused`) when a provider's `tls.ca_file`, the price file or
+    ///   the verifier file cannot be read, or the verifier was fitted on other features.
     @discardableResult
     public func reload(to new: GatewayConfiguration) throws -> ReloadReport {
         try reloading.withLock { _ in
             let old = live.current
             let merged = old.applyingLiveSettings(of: new)
-            let prices = try PriceTable(file: merged.pricing.file, overrides: merged.pricing.overrides)
-            let tls = try Self.upstreamTLS(merged.providers, logger: logger)
+            let prices: PriceTable
+            let tls: [String: TLSConfiguration]
+            let verifier: SemanticCache.FittedVerifier?
+            do {
+                prices = try PriceTable(file: merged.pricing.file, overrides: merged.pricing.overrides)
+                tls = try Self.upstreamTLS(merged.providers, logger: logger)
+                verifier = try cache.map { try $0.loadVerifier(merged.cache) } ?? nil
+            } catch let error as GatewayError {
+                throw GatewayError(
+                    .invalidRequest, "\(error.message); the configuration in force stays.", code: "reload_refused")
+            }
             let groups = Self.modelGroups(
                 merged, prices: prices, client: upstream, now: clock.now(), previous: routing.groups)
             upstream.replaceTLS(tls)
             routing.replace(groups: groups, settings: merged.routing)
             admission.spend.replace(teams: merged.teams)
-            cache?.retune(merged.cache)
+            let verifierChanged = cache?.retune(merged.cache, verifier: verifier) ?? false
             metrics.admit(models: Set(merged.models.map(\.name)))
             live.replace(with: merged)
             let report = ReloadReport(
-                changed: old.liveChanges(toApply: new), restartRequired: old.restartRequired(toApply: new))
+                changed: old.liveChanges(toApply: new) + (verifierChanged ? ["verifier"] : []),
+                restartRequired: old.restartRequired(toApply: new))
             logger.notice(
                 "configuration reloaded",
                 metadata: [
