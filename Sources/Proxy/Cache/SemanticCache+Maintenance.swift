@@ -11,11 +11,18 @@ extension SemanticCache {
             defer { uses.removeAll() }
             return uses
         }
+        let hits = pendingHits.withLock { hits in
+            defer { hits.removeAll() }
+            return hits
+        }
         let counts = statistics.takePending()
         let percentiles = statistics.lookupPercentiles()
         let verification = statistics.verificationPercentiles()
-        guard !uses.isEmpty || counts != CacheStatistics.Counts() || percentiles != nil else { return }
+        guard !uses.isEmpty || !hits.isEmpty || counts != CacheStatistics.Counts() || percentiles != nil else {
+            return
+        }
         try store.database.write { db in
+            for hit in hits { try hit.upsert(db) }
             let update = try db.cachedStatement(
                 sql: "UPDATE cache_entry SET hits = hits + ?, last_used_at = max(last_used_at, ?) WHERE id = ?")
             for (id, use) in uses { try update.execute(arguments: [use.hits, use.lastUsed, id]) }
@@ -70,6 +77,10 @@ extension SemanticCache {
             for start in stride(from: 0, to: ids.count, by: 1000) {
                 evicted += try delete(Array(ids[start..<min(start + 1000, ids.count)]))
             }
+        }
+        // Feedback refers to a hit for as long as an entry lives.
+        _ = try store.database.write { db in
+            try SemanticHitRecord.filter(Column("time") < now - settings.ttl).deleteAll(db)
         }
         return (expired, evicted)
     }

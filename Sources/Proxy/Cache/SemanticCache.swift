@@ -35,6 +35,10 @@ public final class SemanticCache: Sendable {
     let scopes = ScopeDirectory()
     let statistics = CacheStatistics()
     let coalescer = Coalescer()
+    /// Semantic hits not yet written (what feedback refers to), flushed with the uses.
+    let pendingHits = Mutex<[SemanticHitRecord]>([])
+    /// Pairs feedback withdrew (``SemanticCache/feedback(requestID:correct:from:)``), checked by every lookup.
+    let withdrawals = Mutex<Set<Withdrawal>>([])
     /// Hits and last uses not yet written, flushed in batches off the request path.
     let pendingUses = Mutex<[Int64: (hits: Int, lastUsed: Double)]>([:])
     /// Candidates examined per semantic lookup.
@@ -68,6 +72,7 @@ public final class SemanticCache: Sendable {
             index = nil
         }
         try rekeyEntries()
+        try loadWithdrawals()
         if index != nil {
             try store.database.read { db in
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, scope FROM cache_entry WHERE prompt IS NOT NULL")
@@ -165,10 +170,12 @@ public final class SemanticCache: Sendable {
     }
 
     /// Looks `key` up: the exact layer, then (if the request allows it and `semantic`) the semantic layer at
-    /// `threshold`.
-    func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true) async throws -> Lookup {
+    /// `threshold`, leaving out the entries feedback withdrew for `caller` (a key id).
+    func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true, caller: String = "") async throws
+        -> Lookup
+    {
         try await RequestTrace.child("cache.lookup") { span in
-            let lookup = try await find(key, threshold: threshold, semantic: semantic)
+            let lookup = try await find(key, threshold: threshold, semantic: semantic, caller: caller)
             if let span {
                 if case .hit(let hit) = lookup {
                     span.attributes["routershift.cache.result"] = hit.semantic ? "semantic-hit" : "hit"
@@ -181,7 +188,7 @@ public final class SemanticCache: Sendable {
         }
     }
 
-    private func find(_ key: CacheKey, threshold: Double, semantic: Bool) async throws -> Lookup {
+    private func find(_ key: CacheKey, threshold: Double, semantic: Bool, caller: String) async throws -> Lookup {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { statistics.recordLookup(milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
         let now = clock.wallTime()
@@ -202,7 +209,10 @@ public final class SemanticCache: Sendable {
         }
         guard !candidates.isEmpty else { return .miss(encoded: query) }
         return try await RequestTrace.child("cache.verify") { span in
-            let lookup = try verified(candidates, query: query, prompt: prompt, key: key, index: index, now: now)
+            let lookup = try verified(
+                candidates, query: query, prompt: prompt, key: key, index: index, now: now,
+                withdrawn: withdrawnEntries(prompt: prompt, caller: caller))
+            if case .hit(let hit) = lookup { noteSemanticHit(hit, prompt: prompt, caller: caller) }
             if case .hit(let hit) = lookup, let score = hit.verifierScore {
                 span?.attributes["routershift.cache.verifier_score"] = score
             }
@@ -213,7 +223,7 @@ public final class SemanticCache: Sendable {
     /// The first candidate that is live, in the key's scope and (with the verifier) judged the same question.
     private func verified(
         _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
-        now: Double
+        now: Double, withdrawn: Set<Int64>
     ) throws -> Lookup {
         // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
@@ -225,7 +235,8 @@ public final class SemanticCache: Sendable {
             ($0.verifier, $0.fitted?.positions ?? [], $0.settings.threshold)
         }
         for candidate in candidates {
-            guard let entry = byID[candidate.label], entry.scope == key.scope, entry.expiresAt > now,
+            guard !withdrawn.contains(candidate.label), let entry = byID[candidate.label], entry.scope == key.scope,
+                entry.expiresAt > now,
                 let response = entry.decodedResponse
             else { continue }
             var hit = Hit(entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity))

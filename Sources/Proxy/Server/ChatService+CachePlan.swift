@@ -11,6 +11,8 @@ extension ChatService {
         let cache: SemanticCache
         let key: CacheKey
         let directives: CacheDirectives
+        /// The key id of the request, whose feedback withdrawals the lookup honours.
+        let caller: String
         var encoded: EncodedText?
         /// Whether this request leads its coalescing group and must release it.
         var leads = false
@@ -40,7 +42,7 @@ extension ChatService {
         let key = CacheKey(
             request: request, tenant: tenant(of: principal, scope: cache.settings.scope), settings: cache.settings,
             semanticEnabled: cache.embedder != nil)
-        var plan = CachePlan(cache: cache, key: key, directives: directives)
+        var plan = CachePlan(cache: cache, key: key, directives: directives, caller: principal.keyID)
         let floor = cache.similarityFloor(groupThreshold: group?.cacheThreshold)
         if directives.mode != .refresh,
             let hit = try await lookup(&plan, threshold: max(floor, directives.threshold ?? 0))
@@ -53,7 +55,7 @@ extension ChatService {
     /// The exact and semantic layers; on a miss, joins the coalescing group of identical requests, and a
     /// follower looks again once its leader is done.
     func lookup(_ plan: inout CachePlan, threshold: Double) async throws -> SemanticCache.Hit? {
-        switch try await plan.cache.lookup(plan.key, threshold: threshold) {
+        switch try await plan.cache.lookup(plan.key, threshold: threshold, caller: plan.caller) {
         case .hit(let hit):
             return hit
         case .miss(let encoded):

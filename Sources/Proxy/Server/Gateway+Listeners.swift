@@ -41,6 +41,7 @@ extension Gateway {
         AnalyticsRoutes(gateway: self).register(on: router)
         AdminRoutes(gateway: self).register(on: router)
         CacheAdminRoutes(gateway: self).register(on: router)
+        CacheFeedbackRoutes(gateway: self).registerReview(on: router)
     }
 
     /// The admin listener's application (plain HTTP, meant for a private address), when `server.admin` is set.

@@ -163,6 +163,7 @@ public final class Gateway: Sendable {
         if configuration.server.admin == nil { registerAdministration(on: router) }
         registerEndpoints(on: router)
         BatchRoutes(gateway: self, items: batchItemResponder()).register(on: router)
+        CacheFeedbackRoutes(gateway: self).registerFeedback(on: router)
         AsyncTaskRoutes(gateway: self).register(on: router)
         return router
     }

@@ -14,6 +14,11 @@ public enum Principal: Sendable {
     }
 
     /// The key's id for logs and cache scope ("master" for the master key).
+    public var isMaster: Bool {
+        if case .master = self { return true }
+        return false
+    }
+
     public var keyID: String {
         switch self {
         case .master: "master"

@@ -53,6 +53,7 @@ public final class GatewayStore: Sendable {
         AsyncTask.registerMigrations(&migrator)
         RequestRecord.registerMigrations(&migrator)
         StoredResponse.registerMigrations(&migrator)
+        registerFeedbackMigrations(&migrator)
         return migrator
     }
 }
