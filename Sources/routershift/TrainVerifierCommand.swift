@@ -14,10 +14,16 @@ extension CacheCommand {
                 --max-false-hit-rate on out-of-fold scores); calibrates the chosen one by Platt scaling on its \
                 out-of-fold logits and picks the threshold there (the lowest whose false-hit rate is at most \
                 --max-false-hit-rate); fits it on all training pairs; and reports the verifier and cosine alone on \
-                --validate pairs, which it neither fits nor tunes on.
+                --validate pairs, which it neither fits nor tunes on. With --from-labels it fits on the labelled \
+                pairs the gateway collected too (feedback the master key approved, read from the database of -c), \
+                holds every fifth of them out, and reports the verifier in force and the new one on those; \
+                `kill -HUP` (or POST /admin/config/reload) then loads the file written.
                 """)
 
         @OptionGroup var model: ModelOptions
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "Fit on the approved labels in the gateway's database too, holding a fifth of them out.")
+        var fromLabels = false
         @Option(help: "Labelled pairs to fit on (CSV question1,question2,is_duplicate).") var train: String
         @Option(help: "Held-out labelled pairs to report on.") var validate: String?
         @Option(help: "Cross-validation folds.") var folds = 5
@@ -49,13 +55,29 @@ extension CacheCommand {
             var training = try LabelledPair.load(path: train)
             if let limit { training = Array(training.prefix(limit)) }
             let heldOut = try validate.map { try LabelledPair.load(path: $0) }
+            var labels: (fit: [LabelledPair], heldOut: [LabelledPair]) = ([], [])
+            var inForce: Verifier?
+            if fromLabels {
+                let configuration = try options.loadWithoutSecrets()
+                let approved = try SemanticCache.approvedPairs(in: try options.openStore(configuration))
+                guard !approved.isEmpty else {
+                    throw ValidationError("no approved labels in \(configuration.databasePath): review them first")
+                }
+                labels = (
+                    approved.enumerated().filter { $0.offset % 5 != 4 }.map(\.element),
+                    approved.enumerated().filter { $0.offset % 5 == 4 }.map(\.element)
+                )
+                inForce = try Verifier.load(file: configuration.cache.verifier.file)
+            }
             let command =
                 "routershift cache train-verifier --train \(URL(fileURLWithPath: train).lastPathComponent) --folds \(folds) "
                 + "--max-false-hit-rate \(maxFalseHitRate) --candidate-threshold \(candidateThreshold) "
                 + "--hidden '\(hidden)' --weight-decays \(weightDecays) --epochs \(epochs)"
                 + (limit.map { " --limit \($0)" } ?? "")
+                + (fromLabels ? " --from-labels (\(labels.fit.count) approved labels)" : "")
             let outcome = try await VerifierTraining.train(
-                training: training, trainingFile: train, heldOut: heldOut, heldOutFile: validate, embedder: embedder,
+                training: training, trainingFile: train, approvedLabels: labels.fit, heldOut: heldOut,
+                heldOutFile: validate, embedder: embedder,
                 folds: folds, maxFalseHitRate: maxFalseHitRate, candidateThreshold: candidateThreshold, grid: grid,
                 featureCache: featureCache, command: command
             ) { FileHandle.standardError.write(Data("train-verifier: \($0)\n".utf8)) }
@@ -65,6 +87,16 @@ extension CacheCommand {
                 return [
                     name, String(format: "%.3f", measure.threshold), String(format: "%.3f", measure.precision),
                     String(format: "%.3f", measure.recall), String(format: "%.3f", measure.falseHitRate),
+                ]
+            }
+            var labelRows: [[String]] = []
+            if let inForce, !labels.heldOut.isEmpty {
+                let before = try await VerifierTraining.evaluate(inForce, on: labels.heldOut, embedder: embedder)
+                let after = try await VerifierTraining.evaluate(
+                    outcome.verifier, on: labels.heldOut, embedder: embedder)
+                labelRows = [
+                    line("verifier in force on \(labels.heldOut.count) held-out labels", before),
+                    line("new verifier on \(labels.heldOut.count) held-out labels", after),
                 ]
             }
             let provenance = outcome.verifier.provenance!
@@ -80,7 +112,10 @@ extension CacheCommand {
                     line("cosine alone on held-out pairs", outcome.heldOutCosine),
                     line("verifier held to the rate on held-out pairs", outcome.heldOutHeld),
                     line("cosine held to the rate on held-out pairs", outcome.heldOutCosineHeld),
-                ])
+                ] + labelRows)
+            if fromLabels, labels.heldOut.isEmpty {
+                print("fewer than 5 approved labels: none held out, so no before and after figures")
+            }
         }
 
         /// Hidden layer widths from `64x32`; none from `none`.

@@ -120,6 +120,14 @@ extension SemanticCache {
         }
     }
 
+    /// The labels the master key approved, as pairs for training (`train-verifier --from-labels`), oldest
+    /// first; read from the database alone, without the embedding model.
+    public static func approvedPairs(in store: GatewayStore) throws -> [LabelledPair] {
+        try store.database.read { db in
+            try CacheLabel.filter(Column("status") == "approved").order(Column("id")).fetchAll(db)
+        }.map { LabelledPair(first: $0.prompt, second: $0.matchedPrompt, isDuplicate: $0.correct) }
+    }
+
     /// Approves a label for training.
     public func approveLabel(_ id: Int64) throws -> CacheLabel? {
         try store.database.write { db in

@@ -16,6 +16,8 @@ public struct Verifier: Sendable, Codable, Equatable {
         /// SHA-256 of the training file: `cache bench` uses out-of-fold scores when given these very pairs.
         public var trainingSHA256: String
         public var trainingPairs: Int
+        /// Labelled pairs the gateway collected, fitted on besides the file's; nil when none were.
+        public var labelPairs: Int?
         public var folds: Int
         /// Hidden layer widths; empty for a logistic regression.
         public var hidden: [Int]
@@ -30,6 +32,7 @@ public struct Verifier: Sendable, Codable, Equatable {
             case trainingFile = "training_file"
             case trainingSHA256 = "training_sha256"
             case trainingPairs = "training_pairs"
+            case labelPairs = "label_pairs"
             case weightDecay = "weight_decay"
             case learningRate = "learning_rate"
             case batchSize = "batch_size"

@@ -6,15 +6,23 @@ extension VerifierTraining {
     ///   - candidateThreshold: the cosine below which a pair never reaches the verifier: the model is fitted on
     ///     the pairs above it, and the others count as rejected in every figure.
     ///   - featureCache: a directory where the encoder features of each pairs file are kept between runs.
+    /// - Parameter approvedLabels: pairs the gateway collected (feedback the master key approved), fitted on
+    ///   with `training`; their features are computed afresh, the file's come from the feature cache.
     public static func train(
-        training: [LabelledPair], trainingFile: String, heldOut: [LabelledPair]?, heldOutFile: String?,
-        embedder: any TokenEmbedder, folds: Int, maxFalseHitRate: Double, candidateThreshold: Double, grid: Grid,
-        featureCache: String?, command: String, progress: (String) -> Void
+        training file: [LabelledPair], trainingFile: String, approvedLabels: [LabelledPair] = [],
+        heldOut: [LabelledPair]?, heldOutFile: String?, embedder: any TokenEmbedder, folds: Int,
+        maxFalseHitRate: Double, candidateThreshold: Double, grid: Grid, featureCache: String?, command: String,
+        progress: (String) -> Void
     ) async throws -> Outcome {
-        progress("encoding \(training.count) training pairs")
-        let all = try await features(
-            training, embedder: embedder,
-            cacheFile: try cacheFile(directory: featureCache, pairsFile: trainingFile, count: training.count))
+        progress(
+            "encoding \(file.count) training pairs"
+                + (approvedLabels.isEmpty ? "" : " and \(approvedLabels.count) approved labels"))
+        let fileRows = try await features(
+            file, embedder: embedder,
+            cacheFile: try cacheFile(directory: featureCache, pairsFile: trainingFile, count: file.count))
+        let labelRows = approvedLabels.isEmpty ? [] : try await features(approvedLabels, embedder: embedder)
+        let training = file + approvedLabels
+        let all = fileRows + labelRows
         let eligible = all.indices.filter { Double(all[$0][0]) >= candidateThreshold }
         let rows = eligible.map { all[$0] }
         let eligibleLabels = eligible.map { training[$0].isDuplicate }
@@ -63,7 +71,8 @@ extension VerifierTraining {
             provenance: .init(
                 trainingFile: URL(fileURLWithPath: trainingFile).lastPathComponent,
                 trainingSHA256: try ModelFiles.sha256(of: URL(fileURLWithPath: trainingFile)),
-                trainingPairs: training.count, folds: folds, hidden: chosen.settings.hidden,
+                trainingPairs: file.count, labelPairs: approvedLabels.isEmpty ? nil : approvedLabels.count,
+                folds: folds, hidden: chosen.settings.hidden,
                 weightDecay: chosen.trial.weightDecay, learningRate: Double(chosen.settings.learningRate),
                 batchSize: chosen.settings.batchSize, epochs: chosen.trial.epochs, seed: chosen.settings.seed,
                 command: command))
@@ -92,6 +101,23 @@ extension VerifierTraining {
             heldOutCosine: measure(scores: heldOutCosines, labels: heldOutLabels, at: cosineThreshold),
             heldOutHeld: measure(scores: heldOutScores, labels: heldOutLabels, maxFalseHitRate: maxFalseHitRate),
             heldOutCosineHeld: measure(scores: heldOutCosines, labels: heldOutLabels, maxFalseHitRate: maxFalseHitRate))
+    }
+
+    /// The figures of `verifier` at its own threshold on `pairs` (none of which it was fitted on): what
+    /// `train-verifier --from-labels` reports before and after on the labels it held out.
+    ///
+    /// - Throws: if the verifier uses a feature this build does not compute.
+    public static func evaluate(_ verifier: Verifier, on pairs: [LabelledPair], embedder: any TokenEmbedder)
+        async throws -> Measure
+    {
+        let computed = try await features(pairs, embedder: embedder)
+        guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
+            throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
+        }
+        let scores = floored(
+            computed.map { row in verifier.score(positions.map { row[$0] }) }, rows: computed,
+            floor: verifier.candidateThreshold)
+        return measure(scores: scores, labels: pairs.map(\.isDuplicate), at: verifier.threshold)
     }
 
     /// The verifier's scores for labelled pairs, the candidate floor applied. When the pairs are the very
