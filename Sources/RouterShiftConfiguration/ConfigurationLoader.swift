@@ -410,8 +410,23 @@ public enum ConfigurationLoader {
             node, path: "cache",
             allowed: [
                 "enabled", "threshold", "scope", "ttl", "max_entries", "semantic", "embed_turns", "max_turns",
-                "max_temperature", "embedder", "verifier",
+                "max_temperature", "embedder", "verifier", "max_wrong_hit_rate", "audit",
             ])
+        if let rate = reader.double(fields["max_wrong_hit_rate"], path: "cache.max_wrong_hit_rate", range: 0...1) {
+            cache.maxWrongHitRate = rate
+        }
+        if let node = fields["audit"] {
+            let audit = reader.mapping(node, path: "cache.audit", allowed: ["rate", "agreement", "max_cost_per_day"])
+            var settings = GatewayConfiguration.Audit()
+            if let rate = reader.double(audit["rate"], path: "cache.audit.rate", range: 0...1) { settings.rate = rate }
+            if let agreement = reader.double(audit["agreement"], path: "cache.audit.agreement", range: 0...1) {
+                settings.agreement = agreement
+            }
+            settings.maxCostPerDay = reader.double(
+                audit["max_cost_per_day"], path: "cache.audit.max_cost_per_day",
+                range: 0...Double.greatestFiniteMagnitude)
+            cache.audit = settings
+        }
         if let enabled = reader.bool(fields["enabled"], path: "cache.enabled") { cache.enabled = enabled }
         if let threshold = reader.double(fields["threshold"], path: "cache.threshold", range: 0...1) {
             cache.threshold = threshold

@@ -26,6 +26,8 @@ extension GatewayConfiguration {
         merged.cache.verifier.threshold = new.cache.verifier.threshold
         merged.cache.verifier.candidateThreshold = new.cache.verifier.candidateThreshold
         merged.cache.verifier.file = new.cache.verifier.file
+        merged.cache.maxWrongHitRate = new.cache.maxWrongHitRate
+        merged.cache.audit = new.cache.audit
         return merged
     }
 

@@ -209,6 +209,21 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var embedder: EmbedderKind = .local(
             modelDirectory: DataHome.modelDirectory(), threads: GatewayConfiguration.defaultEmbedderThreads)
         public var verifier = Verifier()
+        /// Of the answers served from the semantic layer, at most this share may be wrong: audits measure it
+        /// and tighten a model group's operating point while the bound exceeds it.
+        public var maxWrongHitRate = 0.05
+        /// Semantic hits re-asked upstream in the background to measure the wrong-hit share; nil for none.
+        public var audit: Audit?
+    }
+
+    /// `cache.audit`: the share of semantic hits also answered upstream and judged against the cached answer.
+    public struct Audit: Sendable, Equatable {
+        public var rate = 0.02
+        /// The cosine (local embedder) between the fresh and the cached answer at or above which they agree.
+        public var agreement = 0.8
+        /// Dollars a day audits may spend upstream; nil for no cap.
+        public var maxCostPerDay: Double?
+        public init() {}
     }
 
     public struct Verifier: Sendable, Equatable {

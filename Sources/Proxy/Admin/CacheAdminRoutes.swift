@@ -10,6 +10,7 @@ struct CacheAdminRoutes {
     func register(on router: Router<GatewayContext>) {
         let admin = router.group("admin/cache")
         admin.get("stats") { _, _ in try stats() }
+        admin.get("audit") { _, _ in try audit() }
         admin.post("purge") { request, _ in try await purge(request) }
         admin.get("export") { request, _ in try export(request) }
         admin.post("import") { request, _ in try await importEntries(request) }
@@ -21,6 +22,21 @@ struct CacheAdminRoutes {
                 .notFound, "The cache is disabled in this gateway's configuration.", code: "cache_disabled")
         }
         return cache
+    }
+
+    /// What audits measured per model group, and the operating point each is at.
+    private func audit() throws -> Response {
+        let cache = try cache()
+        guard let auditor = gateway.auditor else {
+            throw GatewayError(
+                .notFound, "Audits need the semantic cache, which is off in this configuration.",
+                code: "cache_disabled")
+        }
+        var floors: [String: Double] = [:]
+        for group in gateway.configuration.models {
+            floors[group.name] = cache.similarityFloor(groupThreshold: group.cacheThreshold)
+        }
+        return jsonResponse(auditor.report(cache: cache, floors: floors))
     }
 
     private func stats() throws -> Response {

@@ -19,6 +19,8 @@ struct CacheDirectives: Sendable, Equatable {
     var threshold: Double?
     /// Seconds the stored entry lives.
     var ttl: Double?
+    /// Whether a semantic hit of this request may be audited (`x-routershift-cache-audit: off` refuses it).
+    var allowsAudit = true
 
     init() {}
 
@@ -51,6 +53,12 @@ struct CacheDirectives: Sendable, Equatable {
                 throw GatewayError.invalid("`x-routershift-cache-ttl` must be a positive number of seconds.")
             }
             self.ttl = ttl
+        }
+        if let value = headers[HTTPField.Name("x-routershift-cache-audit")!]?.lowercased() {
+            guard ["on", "off"].contains(value) else {
+                throw GatewayError.invalid("`x-routershift-cache-audit` must be on or off.")
+            }
+            allowsAudit = value == "on"
         }
     }
 }

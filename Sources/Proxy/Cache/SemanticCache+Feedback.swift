@@ -13,6 +13,8 @@ extension SemanticCache {
     }
 
     static let everyone = "*"
+    /// The prompt hash of an entry retired from every semantic hit (an audit judged one of its hits wrong).
+    static let everyPrompt = "*"
 
     /// What feedback on a request did.
     public struct FeedbackOutcome: Sendable, Equatable {
@@ -45,7 +47,8 @@ extension SemanticCache {
         let hash = Self.promptHash(prompt)
         return Set(
             withdrawals.lazy.filter {
-                $0.promptHash == hash && ($0.withdrawnFor == caller || $0.withdrawnFor == Self.everyone)
+                ($0.promptHash == hash || $0.promptHash == Self.everyPrompt)
+                    && ($0.withdrawnFor == caller || $0.withdrawnFor == Self.everyone)
             }
             .map(\.entryID))
     }
@@ -120,6 +123,27 @@ extension SemanticCache {
         }
     }
 
+    /// Records an audit's judgement of a semantic hit as a pending labelled pair (the judge may err); an
+    /// entry judged wrong stops serving semantic hits, for everyone.
+    func recordAudit(of hit: Hit, wrong: Bool) throws {
+        guard let entryID = hit.entry.id, let query = hit.query, let matched = hit.entry.prompt else { return }
+        var label = CacheLabel(
+            source: "audit", requestID: RequestID.current ?? "audit_" + ChatIdentifiers.random(24), keyID: "audit",
+            prompt: query, matchedPrompt: matched, entryID: entryID, correct: !wrong, similarity: hit.similarity,
+            verifierScore: hit.verifierScore, status: "pending", withdrawnFor: wrong ? Self.everyone : nil,
+            createdAt: clock.wallTime())
+        try store.database.write { db in
+            try label.insert(db, onConflict: .replace)
+            if wrong {
+                try db.execute(
+                    sql:
+                        "INSERT OR IGNORE INTO cache_withdrawal (entry_id, prompt_hash, withdrawn_for) VALUES (?, ?, ?)",
+                    arguments: [entryID, Self.everyPrompt, Self.everyone])
+            }
+        }
+        if wrong { try loadWithdrawals() }
+    }
+
     /// The labels the master key approved, as pairs for training (`train-verifier --from-labels`), oldest
     /// first; read from the database alone, without the embedding model.
     public static func approvedPairs(in store: GatewayStore) throws -> [LabelledPair] {
@@ -154,6 +178,6 @@ extension SemanticCache {
         guard let withdrawnFor = label.withdrawnFor else { return }
         try db.execute(
             sql: "DELETE FROM cache_withdrawal WHERE entry_id = ? AND prompt_hash = ? AND withdrawn_for = ?",
-            arguments: [label.entryID, promptHash(label.prompt), withdrawnFor])
+            arguments: [label.entryID, label.source == "audit" ? everyPrompt : promptHash(label.prompt), withdrawnFor])
     }
 }

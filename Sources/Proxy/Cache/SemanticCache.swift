@@ -127,6 +127,8 @@ public final class SemanticCache: Sendable {
             tuning.settings.maxTemperature = settings.maxTemperature
             tuning.settings.verifier.threshold = settings.verifier.threshold
             tuning.settings.verifier.candidateThreshold = settings.verifier.candidateThreshold
+            tuning.settings.maxWrongHitRate = settings.maxWrongHitRate
+            tuning.settings.audit = settings.audit
             return changed
         }
     }
@@ -149,6 +151,8 @@ public final class SemanticCache: Sendable {
         let similarity: Double
         /// The verifier's score, when it judged the hit.
         var verifierScore: Double?
+        /// The request's prompt as embedded, for a semantic hit.
+        var query: String?
     }
 
     /// The outcome of a lookup; a miss keeps the prompt's encoding for storing the answer.
@@ -171,11 +175,13 @@ public final class SemanticCache: Sendable {
 
     /// Looks `key` up: the exact layer, then (if the request allows it and `semantic`) the semantic layer at
     /// `threshold`, leaving out the entries feedback withdrew for `caller` (a key id).
-    func lookup(_ key: CacheKey, threshold: Double, semantic: Bool = true, caller: String = "") async throws
-        -> Lookup
-    {
+    /// - Parameter strictness: added to the verifier's threshold (an audited group's tightened operating point).
+    func lookup(
+        _ key: CacheKey, threshold: Double, semantic: Bool = true, caller: String = "", strictness: Double = 0
+    ) async throws -> Lookup {
         try await RequestTrace.child("cache.lookup") { span in
-            let lookup = try await find(key, threshold: threshold, semantic: semantic, caller: caller)
+            let lookup = try await find(
+                key, threshold: threshold, semantic: semantic, caller: caller, strictness: strictness)
             if let span {
                 if case .hit(let hit) = lookup {
                     span.attributes["routershift.cache.result"] = hit.semantic ? "semantic-hit" : "hit"
@@ -188,7 +194,9 @@ public final class SemanticCache: Sendable {
         }
     }
 
-    private func find(_ key: CacheKey, threshold: Double, semantic: Bool, caller: String) async throws -> Lookup {
+    private func find(_ key: CacheKey, threshold: Double, semantic: Bool, caller: String, strictness: Double)
+        async throws -> Lookup
+    {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { statistics.recordLookup(milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
         let now = clock.wallTime()
@@ -211,8 +219,12 @@ public final class SemanticCache: Sendable {
         return try await RequestTrace.child("cache.verify") { span in
             let lookup = try verified(
                 candidates, query: query, prompt: prompt, key: key, index: index, now: now,
-                withdrawn: withdrawnEntries(prompt: prompt, caller: caller))
-            if case .hit(let hit) = lookup { noteSemanticHit(hit, prompt: prompt, caller: caller) }
+                withdrawn: withdrawnEntries(prompt: prompt, caller: caller), strictness: strictness)
+            if case .hit(var hit) = lookup {
+                hit.query = prompt
+                noteSemanticHit(hit, prompt: prompt, caller: caller)
+                return .hit(hit)
+            }
             if case .hit(let hit) = lookup, let score = hit.verifierScore {
                 span?.attributes["routershift.cache.verifier_score"] = score
             }
@@ -223,7 +235,7 @@ public final class SemanticCache: Sendable {
     /// The first candidate that is live, in the key's scope and (with the verifier) judged the same question.
     private func verified(
         _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
-        now: Double, withdrawn: Set<Int64>
+        now: Double, withdrawn: Set<Int64>, strictness: Double
     ) throws -> Lookup {
         // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
@@ -251,7 +263,7 @@ public final class SemanticCache: Sendable {
                     if hit.similarity >= cosineThreshold { return .hit(hit) }
                     continue
                 }
-                guard score >= verifier.threshold else { continue }
+                guard score >= verifier.threshold + strictness else { continue }
                 hit.verifierScore = score
             }
             return .hit(hit)

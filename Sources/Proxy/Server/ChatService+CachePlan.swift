@@ -43,9 +43,10 @@ extension ChatService {
             request: request, tenant: tenant(of: principal, scope: cache.settings.scope), settings: cache.settings,
             semanticEnabled: cache.embedder != nil)
         var plan = CachePlan(cache: cache, key: key, directives: directives, caller: principal.keyID)
-        let floor = cache.similarityFloor(groupThreshold: group?.cacheThreshold)
+        let strictness = auditor?.strictness(for: request.model) ?? 0
+        let floor = cache.similarityFloor(groupThreshold: group?.cacheThreshold) + strictness
         if directives.mode != .refresh,
-            let hit = try await lookup(&plan, threshold: max(floor, directives.threshold ?? 0))
+            let hit = try await lookup(&plan, threshold: max(floor, directives.threshold ?? 0), strictness: strictness)
         {
             return .hit(hit)
         }
@@ -54,8 +55,9 @@ extension ChatService {
 
     /// The exact and semantic layers; on a miss, joins the coalescing group of identical requests, and a
     /// follower looks again once its leader is done.
-    func lookup(_ plan: inout CachePlan, threshold: Double) async throws -> SemanticCache.Hit? {
-        switch try await plan.cache.lookup(plan.key, threshold: threshold, caller: plan.caller) {
+    func lookup(_ plan: inout CachePlan, threshold: Double, strictness: Double) async throws -> SemanticCache.Hit? {
+        switch try await plan.cache.lookup(plan.key, threshold: threshold, caller: plan.caller, strictness: strictness)
+        {
         case .hit(let hit):
             return hit
         case .miss(let encoded):

@@ -14,6 +14,8 @@ struct ChatService: Sendable {
     let cache: SemanticCache?
     let configuration: GatewayConfiguration
     let recorder: any RequestRecorder
+    /// Audits of semantic hits (`cache.audit`); nil without a semantic layer.
+    let auditor: CacheAuditor?
 
     /// The answer: complete, or a stream of chunks, with the headers the gateway adds.
     struct Outcome: Sendable {
@@ -46,6 +48,7 @@ struct ChatService: Sendable {
                 record.cacheResult = "bypass"
             case .hit(let hit):
                 permit.release(tokens: 0)
+                if hit.semantic, directives.allowsAudit { scheduleAudit(of: hit, request: request) }
                 return answer(from: hit, request: request, record: record, started: started)
             case .miss(let missed):
                 plan = missed

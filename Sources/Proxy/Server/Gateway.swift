@@ -28,6 +28,8 @@ public final class Gateway: Sendable {
     let telemetry: RequestTelemetry
     /// The semantic cache; nil when `cache.enabled` is false.
     public let cache: SemanticCache?
+    /// Audits of semantic hits; nil without a semantic layer.
+    let auditor: CacheAuditor?
     let asyncTasks: AsyncTaskRunner
     /// A chat service on the configuration in force.
     private let makeChat: @Sendable () -> ChatService
@@ -105,9 +107,12 @@ public final class Gateway: Sendable {
             throw error
         }
         self.cache = cache
+        let auditor = cache?.embedder == nil ? nil : CacheAuditor(logger: logger)
+        self.auditor = auditor
         let makeChat: @Sendable () -> ChatService = {
             ChatService(
-                routing: routing, admission: admission, cache: cache, configuration: live.current, recorder: telemetry)
+                routing: routing, admission: admission, cache: cache, configuration: live.current, recorder: telemetry,
+                auditor: auditor)
         }
         self.makeChat = makeChat
         let execution = AsyncTaskExecution(

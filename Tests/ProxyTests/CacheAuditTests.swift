@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import Testing
+
+@testable import Proxy
+
+/// Audits of semantic hits: an upstream that disagrees with the cached answers drives the group's estimate
+/// up, tightens its operating point and retires the entries judged wrong; one that agrees lets the operating
+/// point relax once the confidence sequence's bound is below the rate asked for.
+@Suite struct CacheAuditTests {
+    static func yaml(_ base: String, maxWrongHitRate: Double) -> String {
+        """
+        providers: [ { name: upstream, kind: openai, base_url: "\(base)/v1" } ]
+        models: [ { name: chat, deployments: [ { provider: upstream, model: m } ] } ]
+        cache: { scope: global, threshold: 0.85, verifier: { enabled: false }, max_wrong_hit_rate: \(maxWrongHitRate),
+                 audit: { rate: 1.0, agreement: 0.8 },
+                 embedder: { kind: local, model_dir: data/models/all-MiniLM-L6-v2, threads: 1 } }
+        """
+    }
+
+    static func ask(_ live: LiveGateway, _ content: String) async throws -> String? {
+        let answer = try await live.post(
+            "/v1/chat/completions", ["model": "chat", "messages": [["role": "user", "content": .string(content)]]])
+        #expect(answer.status == 200, "\(answer.text)")
+        return answer.headers.first(name: "x-routershift-cache")
+    }
+
+    /// The audit report's group for `chat` once it counts `audits` (bounded wait).
+    static func group(_ live: LiveGateway, audits: Int) async throws -> JSONValue {
+        for _ in 0..<500 {
+            let report = try await live.get("/admin/cache/audit").body
+            if let group = report["groups"]?.array?.first, (group["audits"]?.integer ?? 0) >= Int64(audits) {
+                return group
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("fewer than \(audits) audits within 5 s")
+        return .null
+    }
+
+    static let topics = ["bake bread", "learn French", "fix a flat tyre", "grow tomatoes", "train a puppy", "brew tea"]
+
+    @Test func anUpstreamThatDisagreesTightensTheGroupAndRetiresTheEntries() async throws {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let text = String(buffer: body)
+            // The first answer (stored) is on topic; the audit's (a paraphrase asked again) is not.
+            let content =
+                text.contains("How can I") ? "Bananas are yellow and rich in potassium." : "Step by step, here is how."
+            let answer =
+                #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"\#(content)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: answer))
+            )
+        }
+        try await TestUpstream.run(router) { upstream in
+            try await LiveGateway.run(yaml: Self.yaml(upstream, maxWrongHitRate: 0.05)) { live in
+                for (index, topic) in Self.topics.enumerated() {
+                    #expect(try await Self.ask(live, "How do I \(topic)?") == "miss")
+                    #expect(try await Self.ask(live, "How can I \(topic)?") == "semantic-hit")
+                    _ = try await Self.group(live, audits: index + 1)
+                }
+                // A request that refuses audits is served from the cache and not audited.
+                #expect(try await Self.ask(live, "How do I make jam?") == "miss")
+                let refusing = try await live.post(
+                    "/v1/chat/completions",
+                    ["model": "chat", "messages": [["role": "user", "content": "How can I make jam?"]]],
+                    headers: [("x-routershift-cache-audit", "off")])
+                #expect(refusing.headers.first(name: "x-routershift-cache") == "semantic-hit")
+                try await Task.sleep(for: .milliseconds(300))
+                let group = try await Self.group(live, audits: Self.topics.count)
+                #expect(group["audits"]?.integer == Int64(Self.topics.count))
+                #expect(group["disagreements"]?.integer == Int64(Self.topics.count))
+                #expect(group["estimate"]?.number == 1.0)
+                let low = try #require(group["interval"]?.array?.first?.number)
+                #expect(low > 0.05, "the wrong-hit share is known to exceed the rate")
+                #expect(group["operating_point"]?["strictness"] == 0.01)
+                // An entry judged wrong no longer answers semantically.
+                #expect(try await Self.ask(live, "How can I \(Self.topics[0])?") == "miss")
+                let labels = try await live.get("/admin/cache/labels").body["data"]?.array ?? []
+                #expect(labels.filter { $0["source"] == "audit" && $0["correct"] == false }.count == Self.topics.count)
+                // The audits' cost is logged as audit spend, under no key of a client.
+                let logs = try await live.get("/admin/logs?limit=100").body["data"]?.array ?? []
+                #expect(
+                    logs.filter { $0["endpoint"] == "cache-audit" && $0["key_id"] == "audit" }.count
+                        == Self.topics.count)
+            }
+        }
+    }
+
+    @Test func anUpstreamThatAgreesRelaxesTheGroupOnceTheBoundAllows() async throws {
+        try await LiveGateway.run(yaml: Self.yaml("MOCK", maxWrongHitRate: 0.2)) { live in
+            #expect(try await Self.ask(live, "How do I bake bread?") == "miss")
+            var tightest = 0.0
+            for audits in 1...50 {
+                #expect(try await Self.ask(live, "How can I bake bread?") == "semantic-hit")
+                let group = try await Self.group(live, audits: audits)
+                tightest = max(tightest, group["operating_point"]?["strictness"]?.number ?? 0)
+            }
+            let group = try await Self.group(live, audits: 50)
+            #expect(group["disagreements"]?.integer == 0)
+            #expect(tightest == 0.05, "tightened while the bound was above 0.2")
+            #expect(group["operating_point"]?["strictness"] == 0, "relaxed once the bound fell below it")
+            let high = try #require(group["interval"]?.array?.last?.number)
+            #expect(high < 0.2)
+        }
+    }
+}
