@@ -67,7 +67,9 @@ def dashboard_gateway(routershift_bin, mock_upstream, tmp_path_factory):
 
 def _send_known_traffic(gateway) -> None:
     master = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=gateway.master_key, max_retries=0, timeout=REQUEST_TIMEOUT)
-    for text in ["What is RouterShift?", "How do I rotate keys?", "What is a circuit breaker?", "What is RouterShift?"]:
+    # The last is a semantic hit: the uncased model embeds it as the first, while its exact key differs.
+    for text in ["What is RouterShift?", "How do I rotate keys?", "What is a circuit breaker?", "What is RouterShift?",
+                 "what is routershift?"]:
         master.chat.completions.create(model="cached", messages=[{"role": "user", "content": text}])
     master.chat.completions.create(model="claude-sonnet-4", messages=[{"role": "user", "content": "Hello Claude"}])
     with pytest.raises(openai.NotFoundError):
@@ -123,6 +125,19 @@ def test_dashboard_shows_the_api_figures(dashboard_gateway, tmp_path):
         for element in elements if "data-breaker" in element
     }
     assert shown_breakers == breakers
+
+    # The semantic cache: recent hits, their cosines, the cache's figures over time and the audits.
+    hits = api("/admin/cache/hits?limit=20")["data"]
+    assert len(hits) >= 1 and hits[0]["matched_prompt"] == "What is RouterShift?"
+    assert [element["data-hit-request"] for element in elements if "data-hit-request" in element] == [
+        hit["request_id"] for hit in hits]
+    buckets = [int(element["data-count"]) for element in elements if "data-similarity-bucket" in element]
+    assert len(buckets) == 10 and sum(buckets) == len(hits)
+    cache_hits = sum(row["cache_hits"] for row in api("/admin/spend?interval=hour&from=24h")["data"])
+    assert sum(int(element["data-hits"]) for element in elements if "data-cache-period" in element) == cache_hits
+    assert cache_hits == stats["cache"]["exact_hits"] + stats["cache"]["semantic_hits"]
+    audit = api("/admin/cache/audit")
+    assert audit["groups"] == [] and not any("data-audit-model" in element for element in elements)
 
     errors = [row["id"] for row in api("/admin/logs?errors=true&limit=20&from=24h")["data"]]
     shown_errors = [element["data-error-id"] for element in elements if "data-error-id" in element]

@@ -13,6 +13,7 @@ struct CacheFeedbackRoutes {
 
     /// The label review, with the rest of the admin API.
     func registerReview(on router: Router<GatewayContext>) {
+        router.get("admin/cache/hits") { request, _ in try hits(request) }
         let labels = router.group("admin/cache/labels")
         labels.get { request, _ in try list(request) }
         labels.post(":id/approve") { _, context in try approve(context) }
@@ -41,6 +42,17 @@ struct CacheFeedbackRoutes {
             "request_id": .string(requestID), "correct": .bool(correct), "withdrawn": .bool(outcome.withdrawn),
             "label_id": .integer(outcome.label.id ?? 0), "status": .string(outcome.label.status),
         ])
+    }
+
+    /// `GET /admin/cache/hits?limit=N`: the latest semantic hits, the request's prompt beside the cached one.
+    private func hits(_ request: Request) throws -> Response {
+        let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 20
+        guard (1...1000).contains(limit) else {
+            throw GatewayError.invalid("`limit` must be between 1 and 1000.", param: "limit")
+        }
+        let hits = try cache().recentHits(limit: limit)
+        let data = (try? JSONEncoder().encode(hits)).flatMap { try? JSONValue.parse($0) } ?? .array([])
+        return jsonResponse(["object": "list", "data": data])
     }
 
     private func list(_ request: Request) throws -> Response {

@@ -95,6 +95,10 @@ enum DashboardPage {
             <div class="card wide"><h2>Spend by key</h2><div id="spend-key" class="scroll"></div></div>
             <div class="card full"><h2>Deployments &amp; circuit breakers</h2><div id="breakers" class="scroll"></div></div>
             <div class="card full"><h2>Recent errors</h2><div id="errors" class="scroll"></div></div>
+            <div class="card wide"><h2>Cache over time</h2><div id="cache-time" class="scroll"></div></div>
+            <div class="card wide"><h2>Cosine of recent semantic hits</h2><div id="similarity"></div></div>
+            <div class="card full"><h2>Wrong-hit audits</h2><div id="audit" class="scroll"></div></div>
+            <div class="card full"><h2>Recent semantic hits</h2><div id="hits" class="scroll"></div></div>
           </div>
         </main>
         <script>
@@ -312,6 +316,79 @@ enum DashboardPage {
             h.push('</tbody></table>');
             $('errors').innerHTML = h.join('');
           }
+          // ---- semantic cache ----
+          function renderCacheTime(rows) {
+            var byPeriod = {};
+            rows.forEach(function (r) {
+              var p = byPeriod[r.period_start] || (byPeriod[r.period_start] = { hits: 0, saved: 0, requests: 0 });
+              p.hits += r.cache_hits || 0; p.saved += r.cost_saved || 0; p.requests += r.requests || 0;
+            });
+            var periods = Object.keys(byPeriod).map(Number).sort(function (a, b) { return b - a; });
+            if (!periods.length) { $('cache-time').innerHTML = '<p class="empty">No requests in this window.</p>'; return; }
+            var h = ['<table><thead><tr><th>Period</th><th class="num">Requests</th><th class="num">Cache hits</th><th class="num">Hit rate</th><th class="num">Saved</th></tr></thead><tbody>'];
+            periods.forEach(function (t) {
+              var p = byPeriod[t];
+              h.push('<tr data-cache-period="' + t + '" data-hits="' + p.hits + '" data-saved="' + p.saved + '"><td>' + esc(fmtTime(t, true)) +
+                '</td><td class="num">' + fmtInt(p.requests) + '</td><td class="num">' + fmtInt(p.hits) + '</td><td class="num">' +
+                (p.requests ? fmtPct(p.hits / p.requests) : DASH) + '</td><td class="num">' + fmtMoney(p.saved) + '</td></tr>');
+            });
+            h.push('</tbody></table>');
+            $('cache-time').innerHTML = h.join('');
+          }
+          function renderSimilarity(hits) {
+            if (!hits.length) { $('similarity').innerHTML = '<p class="empty">No semantic hits yet.</p>'; return; }
+            var buckets = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], low = 0.5;
+            hits.forEach(function (x) { buckets[Math.min(9, Math.max(0, Math.floor((x.similarity - low) / 0.05)))]++; });
+            var most = Math.max.apply(null, buckets) || 1, h = ['<table><tbody>'];
+            buckets.forEach(function (n, i) {
+              var from = (low + i * 0.05).toFixed(2);
+              h.push('<tr data-similarity-bucket="' + from + '" data-count="' + n + '"><td class="num">' + (i === 0 ? '&lt; ' + (low + 0.05).toFixed(2) : from) +
+                '</td><td style="width:80%"><div style="background:#4a7dbd;height:0.8em;width:' + (100 * n / most) + '%"></div></td><td class="num">' + n + '</td></tr>');
+            });
+            h.push('</tbody></table><p class="muted small">Verifier score, where it judged: ' +
+              esc(hits.filter(function (x) { return isNum(x.verifier_score); }).map(function (x) { return x.verifier_score.toFixed(2); }).join(', ') || DASH) +
+              '. Near-misses below the operating point are not recorded.</p>');
+            $('similarity').innerHTML = h.join('');
+          }
+          function renderAudit(a) {
+            var groups = a.groups || [];
+            if (!groups.length) { $('audit').innerHTML = '<p class="empty">No audits yet' + (a.rate ? '' : ' (cache.audit is off)') + '.</p>'; return; }
+            var h = ['<table><thead><tr><th>Model</th><th class="num">Audits</th><th class="num">Disagreements</th><th class="num">Estimate</th><th>95% interval</th><th class="num">Tightened by</th><th class="num">Allowed</th></tr></thead><tbody>'];
+            groups.forEach(function (g) {
+              var i = g.interval || [null, null], p = g.operating_point || {};
+              h.push('<tr data-audit-model="' + esc(g.model) + '" data-audits="' + g.audits + '" data-disagreements="' + g.disagreements +
+                '" data-estimate="' + (isNum(g.estimate) ? g.estimate : '') + '" data-upper="' + (isNum(i[1]) ? i[1] : '') + '"><td class="name">' + esc(g.model) +
+                '</td><td class="num">' + fmtInt(g.audits) + '</td><td class="num">' + fmtInt(g.disagreements) + '</td><td class="num">' + fmtPct(g.estimate) +
+                '</td><td>' + fmtPct(i[0]) + ' &ndash; ' + fmtPct(i[1]) + '</td><td class="num">' + (isNum(p.strictness) ? p.strictness.toFixed(2) : DASH) +
+                '</td><td class="num">' + fmtPct(g.max_wrong_hit_rate) + '</td></tr>');
+            });
+            h.push('</tbody></table>');
+            $('audit').innerHTML = h.join('');
+          }
+          function renderHits(hits) {
+            renderSimilarity(hits);
+            if (!hits.length) { $('hits').innerHTML = '<p class="empty">No semantic hits yet.</p>'; return; }
+            var h = ['<table><thead><tr><th>Time</th><th>Prompt</th><th>Answered from</th><th class="num">Cosine</th><th class="num">Verifier</th><th></th></tr></thead><tbody>'];
+            hits.forEach(function (x) {
+              h.push('<tr data-hit-request="' + esc(x.request_id) + '" data-similarity="' + x.similarity + '"><td>' + esc(fmtTime(x.time, true)) +
+                '</td><td>' + esc(x.prompt) + '</td><td>' + (x.matched_prompt == null ? '<span class="muted">(entry removed)</span>' : esc(x.matched_prompt)) +
+                '</td><td class="num">' + x.similarity.toFixed(3) + '</td><td class="num">' + (isNum(x.verifier_score) ? x.verifier_score.toFixed(3) : DASH) +
+                '</td><td><button type="button" data-wrong="' + esc(x.request_id) + '">Mark wrong</button> ' +
+                (x.matched_prompt == null ? '' : '<button type="button" data-purge="' + x.entry_id + '">Purge entry</button>') + '</td></tr>');
+            });
+            h.push('</tbody></table>');
+            $('hits').innerHTML = h.join('');
+          }
+          function post(path, payload) {
+            return fetch(path, { method: 'POST', headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) })
+              .then(function (r) { return r.text().then(function (t) { if (!r.ok) throw new Error(r.status + ' ' + t); return t; }); });
+          }
+          $('hits').addEventListener('click', function (ev) {
+            var b = ev.target;
+            if (b.dataset.wrong) post('/v1/cache/feedback', { request_id: b.dataset.wrong, correct: false }).then(refresh, function (e) { $('status').textContent = 'Feedback failed: ' + e.message; });
+            if (b.dataset.purge) post('/admin/cache/purge', { id: Number(b.dataset.purge) }).then(refresh, function (e) { $('status').textContent = 'Purge failed: ' + e.message; });
+          });
+
           function fail(id, err) { $(id).innerHTML = '<p class="err">Could not load: ' + esc(err && err.message || err) + '</p>'; }
 
           // ---- refresh ----
@@ -328,7 +405,10 @@ enum DashboardPage {
               [api('/admin/stats?' + range), renderStats, function (e) { $('status').textContent = 'Stats failed: ' + (e && e.message); }],
               [api('/admin/spend?' + range + '&interval=' + (step === 3600 ? 'hour' : 'day')), function (j) {
                 lastVolume = { rows: j.data || [], step: step, from: from, to: to }; drawVolume(lastVolume);
+                renderCacheTime(j.data || []);
               }, function (e) { fail('volume', e); }],
+              [api('/admin/cache/audit'), renderAudit, function (e) { fail('audit', e); }],
+              [api('/admin/cache/hits?limit=20'), function (j) { renderHits(j.data || []); }, function (e) { fail('hits', e); }],
               [api('/admin/spend?group_by=model&' + range), function (j) { renderSpend('spend-model', 'data-spend-model', j.data || [], false); }, function (e) { fail('spend-model', e); }],
               [api('/admin/spend?group_by=key&' + range), function (j) { renderSpend('spend-key', 'data-spend-key', j.data || [], true); }, function (e) { fail('spend-key', e); }],
               [api('/admin/routing'), function (j) { renderBreakers(j.data || []); }, function (e) { fail('breakers', e); }],

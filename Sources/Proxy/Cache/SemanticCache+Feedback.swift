@@ -114,6 +114,49 @@ extension SemanticCache {
         return FeedbackOutcome(label: label, withdrawn: withdrawal != nil)
     }
 
+    /// A recent semantic hit as the dashboard shows it: the request's prompt beside the cached one.
+    public struct RecentHit: Sendable, Codable, Equatable {
+        public let requestID: String
+        public let time: Double
+        public let keyID: String
+        public let entryID: Int64
+        public let prompt: String
+        /// Nil once the entry is gone.
+        public let matchedPrompt: String?
+        public let similarity: Double
+        public let verifierScore: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case time, prompt, similarity
+            case requestID = "request_id"
+            case keyID = "key_id"
+            case entryID = "entry_id"
+            case matchedPrompt = "matched_prompt"
+            case verifierScore = "verifier_score"
+        }
+    }
+
+    /// The latest semantic hits, newest first.
+    public func recentHits(limit: Int) throws -> [RecentHit] {
+        try flush()
+        return try store.database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT h.request_id, h.time, h.key_id, h.entry_id, h.prompt, e.prompt AS matched, h.similarity,
+                           h.verifier_score
+                    FROM cache_hit h LEFT JOIN cache_entry e ON e.id = h.entry_id
+                    ORDER BY h.time DESC LIMIT ?
+                    """, arguments: [limit]
+            ).map { row in
+                RecentHit(
+                    requestID: row["request_id"], time: row["time"], keyID: row["key_id"], entryID: row["entry_id"],
+                    prompt: row["prompt"], matchedPrompt: row["matched"], similarity: row["similarity"],
+                    verifierScore: row["verifier_score"])
+            }
+        }
+    }
+
     /// Labels, newest first; `status` narrows them to `pending` or `approved`.
     public func labels(status: String?, limit: Int) throws -> [CacheLabel] {
         try store.database.read { db in
