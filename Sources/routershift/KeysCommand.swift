@@ -20,12 +20,15 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Requests in flight at once.") var maxParallel: Int?
         @Option(help: "Maximum spend in dollars per budget period.") var budget: Double?
         @Option(help: "day, week, month or total.") var budgetPeriod: String?
+        @Flag(help: "Never audit this key's semantic hits (cache.audit re-asks a share of them upstream).")
+        var noCacheAudit = false
 
         func run() throws {
             let draft = KeyDraft(
                 name: name, team: team,
                 models: models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
-                rpm: rpm, tpm: tpm, maxParallel: maxParallel, budget: budget, budgetPeriod: budgetPeriod)
+                rpm: rpm, tpm: tpm, maxParallel: maxParallel, budget: budget, budgetPeriod: budgetPeriod,
+                cacheAudit: noCacheAudit ? false : nil)
             let configuration = try options.loadWithoutSecrets()
             do {
                 try draft.validate(against: configuration)

@@ -68,6 +68,15 @@ import Testing
                     ["model": "chat", "messages": [["role": "user", "content": "How can I make jam?"]]],
                     headers: [("x-routershift-cache-audit", "off")])
                 #expect(refusing.headers.first(name: "x-routershift-cache") == "semantic-hit")
+                // So is a key created to refuse them.
+                let private_ = try await live.createKey(["name": "private", "cache_audit": false])
+                let keyed = try await live.post(
+                    "/v1/chat/completions",
+                    ["model": "chat", "messages": [["role": "user", "content": "How can I make jam?"]]],
+                    key: private_)
+                #expect(keyed.headers.first(name: "x-routershift-cache") == "semantic-hit")
+                let listed = try await live.get("/admin/keys").body["data"]?.array ?? []
+                #expect(listed.first { $0["name"] == "private" }?["cache_audit"] == false)
                 try await Task.sleep(for: .milliseconds(300))
                 let group = try await Self.group(live, audits: Self.topics.count)
                 #expect(group["audits"]?.integer == Int64(Self.topics.count))

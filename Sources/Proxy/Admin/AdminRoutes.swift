@@ -59,7 +59,8 @@ struct AdminRoutes {
         let draft = KeyDraft(
             name: try fields.requiredString("name"), team: try fields.string("team"), models: models,
             rpm: try fields.int("rpm"), tpm: try fields.int("tpm"), maxParallel: try fields.int("max_parallel"),
-            budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"))
+            budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"),
+            cacheAudit: try fields.bool("cache_audit"))
         try draft.validate(against: gateway.configuration)
         let (key, secret) = try gateway.store.createKey(draft, now: gateway.clock.wallTime())
         var json = Self.json(key)
@@ -108,6 +109,7 @@ struct AdminRoutes {
         json["max_parallel"] = key.maxParallel.map { .integer(Int64($0)) } ?? .null
         json["budget"] = key.budget.map(JSONValue.number) ?? .null
         json["budget_period"] = key.budgetPeriod.map(JSONValue.string) ?? .null
+        json["cache_audit"] = .bool(key.cacheAudit ?? true)
         json["revoked_at"] = key.revokedAt.map(JSONValue.number) ?? .null
         return json
     }

@@ -48,7 +48,9 @@ struct ChatService: Sendable {
                 record.cacheResult = "bypass"
             case .hit(let hit):
                 permit.release(tokens: 0)
-                if hit.semantic, directives.allowsAudit { scheduleAudit(of: hit, request: request) }
+                if hit.semantic, directives.allowsAudit, principal.allowsCacheAudit {
+                    scheduleAudit(of: hit, request: request)
+                }
                 return answer(from: hit, request: request, record: record, started: started)
             case .miss(let missed):
                 plan = missed

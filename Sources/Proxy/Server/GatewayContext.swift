@@ -14,6 +14,12 @@ public enum Principal: Sendable {
     }
 
     /// The key's id for logs and cache scope ("master" for the master key).
+    /// Whether the principal's semantic hits may be audited: not for a key created with `cache_audit: false`.
+    public var allowsCacheAudit: Bool {
+        if case .key(let key) = self { return key.cacheAudit != false }
+        return true
+    }
+
     public var isMaster: Bool {
         if case .master = self { return true }
         return false

@@ -95,5 +95,8 @@ extension GatewayStore {
                 table.primaryKey(["entry_id", "prompt_hash", "withdrawn_for"])
             }
         }
+        migrator.registerMigration("v12-key-cache-audit") { db in
+            try db.alter(table: VirtualKey.databaseTableName) { table in table.add(column: "cache_audit", .boolean) }
+        }
     }
 }

@@ -24,6 +24,8 @@ public struct VirtualKey: Sendable, Equatable, Codable, FetchableRecord, Persist
     public var budgetPeriod: String?
     public var createdAt: Double
     public var revokedAt: Double?
+    /// False when the key's semantic hits must never be audited (re-asked upstream); nil allows it.
+    public var cacheAudit: Bool?
 
     enum CodingKeys: String, CodingKey {
         case id, name, hash, prefix, team
@@ -34,6 +36,7 @@ public struct VirtualKey: Sendable, Equatable, Codable, FetchableRecord, Persist
         case budgetPeriod = "budget_period"
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
+        case cacheAudit = "cache_audit"
     }
 
     public var models: [String]? {
@@ -58,11 +61,13 @@ public struct KeyDraft: Sendable {
     public var maxParallel: Int?
     public var budget: Double?
     public var budgetPeriod: String?
+    public var cacheAudit: Bool?
 
     public init(
         name: String, team: String? = nil, models: [String]? = nil, rpm: Int? = nil, tpm: Int? = nil,
-        maxParallel: Int? = nil, budget: Double? = nil, budgetPeriod: String? = nil
+        maxParallel: Int? = nil, budget: Double? = nil, budgetPeriod: String? = nil, cacheAudit: Bool? = nil
     ) {
+        self.cacheAudit = cacheAudit
         self.name = name
         self.team = team
         self.models = models
@@ -94,7 +99,7 @@ extension GatewayStore: KeyStore {
             id: "key_" + ChatIdentifiers.random(16), name: draft.name, hash: Secrets.sha256Hex(secret),
             prefix: String(secret.prefix(12)), team: draft.team, allowedModels: models, rpm: draft.rpm, tpm: draft.tpm,
             maxParallel: draft.maxParallel, budget: draft.budget, budgetPeriod: draft.budgetPeriod,
-            createdAt: now, revokedAt: nil)
+            createdAt: now, revokedAt: nil, cacheAudit: draft.cacheAudit)
         try database.write { db in try key.insert(db) }
         return (key, secret)
     }
