@@ -70,7 +70,7 @@ public enum ConfigurationLoader {
         configuration.providers = readProviders(top["providers"], reader: reader)
         configuration.models = readModels(top["models"], providers: configuration.providers, reader: reader)
         readRouting(top["routing"], into: &configuration.routing, reader: reader)
-        readCache(top["cache"], into: &configuration.cache, reader: reader)
+        readCache(top["cache"], into: &configuration.cache, models: configuration.models, reader: reader)
         readPricing(top["pricing"], into: &configuration.pricing, reader: reader)
         let logging = reader.mapping(top["logging"], path: "logging", allowed: ["level", "retention", "max_rows"])
         if let level = reader.string(logging["level"], path: "logging.level") {
@@ -405,7 +405,10 @@ public enum ConfigurationLoader {
         }
     }
 
-    private static func readCache(_ node: Node?, into cache: inout GatewayConfiguration.Cache, reader: YAMLReader) {
+    private static func readCache(
+        _ node: Node?, into cache: inout GatewayConfiguration.Cache, models: [GatewayConfiguration.ModelGroup],
+        reader: YAMLReader
+    ) {
         let fields = reader.mapping(
             node, path: "cache",
             allowed: [
@@ -416,8 +419,16 @@ public enum ConfigurationLoader {
             cache.maxWrongHitRate = rate
         }
         if let node = fields["audit"] {
-            let audit = reader.mapping(node, path: "cache.audit", allowed: ["rate", "agreement", "max_cost_per_day"])
+            let audit = reader.mapping(
+                node, path: "cache.audit", allowed: ["rate", "agreement", "max_cost_per_day", "judge"])
             var settings = GatewayConfiguration.Audit()
+            if let judge = reader.string(audit["judge"], path: "cache.audit.judge") {
+                if models.contains(where: { $0.name == judge }) {
+                    settings.judge = judge
+                } else {
+                    reader.problem("cache.audit.judge", audit["judge"], "names no model group (`\(judge)`)")
+                }
+            }
             if let rate = reader.double(audit["rate"], path: "cache.audit.rate", range: 0...1) { settings.rate = rate }
             if let agreement = reader.double(audit["agreement"], path: "cache.audit.agreement", range: 0...1) {
                 settings.agreement = agreement

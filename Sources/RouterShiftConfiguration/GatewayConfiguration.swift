@@ -223,6 +223,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var agreement = 0.8
         /// Dollars a day audits may spend upstream; nil for no cap.
         public var maxCostPerDay: Double?
+        /// A model group that judges the two answers (an LLM judge) instead of the embedder's cosine.
+        public var judge: String?
         public init() {}
     }
 

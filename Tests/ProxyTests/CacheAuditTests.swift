@@ -115,4 +115,38 @@ import Testing
             #expect(high < 0.2)
         }
     }
+
+    @Test func aJudgeGroupDecidesInsteadOfTheCosineOfTheAnswers() async throws {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            // The same answer every time, which the cosine would call agreement; the judge model says not.
+            let content = text.contains("judge-model") ? "DIFFERENT." : "Step by step, here is how."
+            let answer =
+                #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"\#(content)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: answer))
+            )
+        }
+        try await TestUpstream.run(router) { upstream in
+            let yaml = Self.yaml(upstream, maxWrongHitRate: 0.05)
+                .replacingOccurrences(
+                    of: "audit: { rate: 1.0, agreement: 0.8 }", with: "audit: { rate: 1.0, judge: judge }"
+                )
+                .replacingOccurrences(
+                    of: "models: [ { name: chat, deployments: [ { provider: upstream, model: m } ] } ]",
+                    with: "models: [ { name: chat, deployments: [ { provider: upstream, model: m } ] }, "
+                        + "{ name: judge, cache: false, deployments: [ { provider: upstream, model: judge-model } ] } ]"
+                )
+            try await LiveGateway.run(yaml: yaml) { live in
+                #expect(try await Self.ask(live, "How do I bake bread?") == "miss")
+                #expect(try await Self.ask(live, "How can I bake bread?") == "semantic-hit")
+                let group = try await Self.group(live, audits: 1)
+                #expect(group["disagreements"]?.integer == 1)
+                let logs = try await live.get("/admin/logs?limit=100").body["data"]?.array ?? []
+                let audits = logs.filter { $0["endpoint"] == "cache-audit" }.compactMap { $0["model"]?.string }
+                #expect(audits.sorted() == ["chat", "judge"], "the answer and the verdict are both audit spend")
+            }
+        }
+    }
 }

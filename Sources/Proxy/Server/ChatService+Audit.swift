@@ -1,9 +1,10 @@
 import Embedding
 import Foundation
+import RouterShiftConfiguration
 
 /// Audits of semantic hits (``CacheAuditor``): the request answered upstream again in the background, its
 /// cost logged as audit spend (key `audit`, endpoint `cache-audit`, so no key's or team's budget counts it),
-/// and the judgement recorded.
+/// and the judgement recorded: the embedder's cosine of the two answers, or a judge model group's verdict.
 extension ChatService {
     func scheduleAudit(of hit: SemanticCache.Hit, request: ChatRequest) {
         guard let auditor, let cache, let settings = cache.settings.audit, let embedder = cache.embedder,
@@ -13,21 +14,43 @@ extension ChatService {
         Task {
             defer { auditor.release() }
             await service.audit(
-                hit, request: request, cache: cache, auditor: auditor, agreement: settings.agreement,
-                embedder: embedder)
+                hit, request: request, cache: cache, auditor: auditor, settings: settings, embedder: embedder)
         }
     }
 
     private func audit(
         _ hit: SemanticCache.Hit, request: ChatRequest, cache: SemanticCache, auditor: CacheAuditor,
-        agreement: Double, embedder: any Embedder
+        settings: GatewayConfiguration.Audit, embedder: any Embedder
     ) async {
         var request = request
         request.stream = false
+        do {
+            let response = try await askAsAudit(request, auditor: auditor)
+            let fresh = response.choices.first?.message.text ?? ""
+            let cached = hit.response.choices.first?.message.text ?? ""
+            let agrees: Bool?
+            if let judge = settings.judge {
+                agrees = try await judged(
+                    question: hit.query ?? request.messages.last?.text ?? "", fresh, cached, judge: judge,
+                    auditor: auditor)
+            } else {
+                agrees = try await CacheAuditor.agree(fresh, cached, embedder: embedder, agreement: settings.agreement)
+            }
+            // A judge that answers neither way is no evidence.
+            guard let agrees else { return }
+            auditor.observe(model: request.model, wrong: !agrees, maxWrongHitRate: cache.settings.maxWrongHitRate)
+            try cache.recordAudit(of: hit, wrong: !agrees)
+        } catch {
+            // An upstream failure is in the request log (askAsAudit); there is nothing to observe.
+        }
+    }
+
+    /// `request` answered upstream as audit spend (key `audit`, endpoint `cache-audit`).
+    private func askAsAudit(_ request: ChatRequest, auditor: CacheAuditor) async throws -> ChatResponse {
         let started = RequestStart(clock: routing.clock)
         var record = RequestRecord(
             time: started.wallTime, keyID: "audit", team: nil, endpoint: "cache-audit", model: request.model)
-        // The request's span has ended; the audit is not part of it.
+        // The client's request span has ended; audits are not part of it.
         record.trace = nil
         record.traceID = nil
         do {
@@ -37,8 +60,7 @@ extension ChatService {
                 try await deployment.adapter.complete(
                     translated(request, for: deployment).request, model: deployment.model, deadline: deadline)
             }
-            let response = routed.value
-            let usage = response.usage
+            let usage = routed.value.usage
             let cost = usage.flatMap { routed.deployment.price?.cost(of: $0) } ?? 0
             routing.recordTokens(usage?.totalTokens ?? 0, on: routed.deployment)
             record.deployment = routed.deployment.name
@@ -50,13 +72,32 @@ extension ChatService {
             record.latencyMilliseconds = started.elapsedMilliseconds()
             recorder.record(record)
             auditor.spend(cost, now: routing.clock.wallTime())
-            let fresh = response.choices.first?.message.text ?? ""
-            let cached = hit.response.choices.first?.message.text ?? ""
-            let wrong = try await !CacheAuditor.agree(fresh, cached, embedder: embedder, agreement: agreement)
-            auditor.observe(model: request.model, wrong: wrong, maxWrongHitRate: cache.settings.maxWrongHitRate)
-            try cache.recordAudit(of: hit, wrong: wrong)
+            return routed.value
         } catch {
             recorder.record(record.refused(error, started: started))
+            throw error
         }
     }
+
+    /// The judge group's verdict on whether two answers to `question` say the same: true for SAME, false for
+    /// DIFFERENT, nil for anything else.
+    private func judged(question: String, _ first: String, _ second: String, judge: String, auditor: CacheAuditor)
+        async throws -> Bool?
+    {
+        let prompt = ChatRequest(
+            model: judge,
+            messages: [
+                ChatMessage(role: .system, text: Self.judgeInstructions),
+                ChatMessage(role: .user, text: "Question: \(question)\n\nAnswer A: \(first)\n\nAnswer B: \(second)"),
+            ], temperature: 0, maxTokens: 5)
+        let verdict = try await askAsAudit(prompt, auditor: auditor).choices.first?.message.text ?? ""
+        let word = verdict.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)).uppercased()
+        if word.hasPrefix("SAME") { return true }
+        if word.hasPrefix("DIFFERENT") { return false }
+        return nil
+    }
+
+    static let judgeInstructions =
+        "You compare two answers to the same question. Reply with one word: SAME if they give the same answer "
+        + "(wording aside), DIFFERENT if they do not."
 }
