@@ -58,6 +58,20 @@ import Testing
             #expect(label["prompt"] == .string(Self.paraphrase) && label["matched_prompt"] == .string(Self.stored))
             #expect(label["correct"] == false && label["status"] == "pending")
             #expect(try await live.get("/admin/cache/labels", key: first).status == 403)
+
+            // The dashboard's list: the request's prompt beside the one that answered it.
+            let hits = try await live.get("/admin/cache/hits?limit=5").body["data"]?.array ?? []
+            #expect(hits.first?["prompt"] == .string(Self.paraphrase))
+            #expect(hits.first?["matched_prompt"] == .string(Self.stored))
+            #expect(try await live.get("/admin/cache/hits?limit=lots").status == 400)
+            #expect(try await live.get("/admin/cache/labels?limit=0").status == 400)
+
+            // A purged entry takes what was withdrawn from it along.
+            let entry = try #require(label["entry_id"]?.integer)
+            #expect(live.gateway.cache?.withdrawals.withLock { $0.isEmpty } == false)
+            #expect(try await live.post("/admin/cache/purge", ["id": .integer(entry)]).status == 200)
+            #expect(live.gateway.cache?.withdrawals.withLock { $0.isEmpty } == true)
+            #expect(try await live.get("/admin/cache/hits").body["data"]?.array?.first?["matched_prompt"] == .null)
         }
     }
 

@@ -93,10 +93,26 @@ import Tracing
             let lookup = try #require(hitTrace.children.first { $0.operationName == "cache.lookup" })
             #expect(Self.string(lookup, "routershift.cache.result") == "hit")
 
-            // The request log row carries the trace id (none here: the in-memory tracer has no W3C ids).
-            #expect(
-                RequestTrace.traceID(ofTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-                    == "0af7651916cd43dd8448eb211c80319c")
+        }
+    }
+
+    @Test func theLogsTraceIDIsReadFromAW3CTraceparent() {
+        #expect(
+            RequestTrace.traceID(ofTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+                == "0af7651916cd43dd8448eb211c80319c")
+        #expect(RequestTrace.traceID(ofTraceparent: "00-short-b7ad6b7169203331-01") == nil)
+        #expect(RequestTrace.traceID(ofTraceparent: "garbage") == nil)
+    }
+
+    @Test func anUnmatchedRouteIsNamedAsSuchNotByItsPath() async throws {
+        let tracer = InMemoryTracer()
+        try await LiveGateway.run(yaml: Self.yaml, tracer: tracer) { live in
+            let answer = try await live.get("/v1/no-such-route/secret-looking-id")
+            #expect(answer.status == 404)
+            let (server, _) = try await Self.trace(
+                tracer, requestID: try #require(answer.headers.first(name: "x-request-id")))
+            #expect(server.operationName == "GET unmatched route")
+            #expect(Self.string(server, "url.path") == "/v1/no-such-route/secret-looking-id")
         }
     }
 

@@ -46,13 +46,16 @@ struct CacheFeedbackRoutes {
 
     /// `GET /admin/cache/hits?limit=N`: the latest semantic hits, the request's prompt beside the cached one.
     private func hits(_ request: Request) throws -> Response {
-        let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 20
-        guard (1...1000).contains(limit) else {
-            throw GatewayError.invalid("`limit` must be between 1 and 1000.", param: "limit")
-        }
-        let hits = try cache().recentHits(limit: limit)
-        let data = (try? JSONEncoder().encode(hits)).flatMap { try? JSONValue.parse($0) } ?? .array([])
-        return jsonResponse(["object": "list", "data": data])
+        let hits = try cache().recentHits(limit: try Self.limit(request, default: 20))
+        return jsonResponse([
+            "object": "list",
+            "data": .array(
+                hits.map { hit, matched in
+                    var json = Self.json(hit).object ?? [:]
+                    json["matched_prompt"] = matched.map(JSONValue.string) ?? .null
+                    return .object(json)
+                }),
+        ])
     }
 
     private func list(_ request: Request) throws -> Response {
@@ -60,12 +63,8 @@ struct CacheFeedbackRoutes {
         if let status, !["pending", "approved"].contains(status) {
             throw GatewayError.invalid("`status` must be pending or approved.", param: "status")
         }
-        let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100
-        guard (1...1000).contains(limit) else {
-            throw GatewayError.invalid("`limit` must be between 1 and 1000.", param: "limit")
-        }
-        let labels = try cache().labels(status: status, limit: limit)
-        return jsonResponse(["object": "list", "data": .array(labels.map(Self.json))])
+        let labels = try cache().labels(status: status, limit: try Self.limit(request, default: 100))
+        return jsonResponse(["object": "list", "data": .array(labels.map { Self.json($0) })])
     }
 
     private func approve(_ context: GatewayContext) throws -> Response {
@@ -76,6 +75,15 @@ struct CacheFeedbackRoutes {
     private func delete(_ context: GatewayContext) throws -> Response {
         guard try cache().deleteLabel(try Self.id(context)) else { throw Self.noLabel(context) }
         return jsonResponse(["id": .integer(try Self.id(context)), "deleted": true])
+    }
+
+    /// `?limit=N`, 1 to 1000; a value that is not such a number is refused.
+    private static func limit(_ request: Request, default value: Int) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return value }
+        guard let limit = Int(text), (1...1000).contains(limit) else {
+            throw GatewayError.invalid("`limit` must be a whole number from 1 to 1000.", param: "limit")
+        }
+        return limit
     }
 
     private static func id(_ context: GatewayContext) throws -> Int64 {
@@ -89,7 +97,7 @@ struct CacheFeedbackRoutes {
         GatewayError(.notFound, "No label `\(context.parameters.get("id") ?? "")`.", code: "label_not_found")
     }
 
-    static func json(_ label: CacheLabel) -> JSONValue {
-        (try? JSONEncoder().encode(label)).flatMap { try? JSONValue.parse($0) } ?? .null
+    static func json(_ value: some Encodable) -> JSONValue {
+        (try? JSONEncoder().encode(value)).flatMap { try? JSONValue.parse($0) } ?? .null
     }
 }

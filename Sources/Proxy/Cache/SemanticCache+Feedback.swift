@@ -91,9 +91,7 @@ extension SemanticCache {
             source: "feedback", requestID: requestID, keyID: hit.keyID, prompt: hit.prompt, matchedPrompt: matched,
             entryID: hit.entryID, correct: correct, similarity: hit.similarity, verifierScore: hit.verifierScore,
             status: "pending", withdrawnFor: withdrawnFor, createdAt: clock.wallTime())
-        let withdrawal = withdrawnFor.map {
-            Withdrawal(entryID: hit.entryID, promptHash: Self.promptHash(hit.prompt), withdrawnFor: $0)
-        }
+        let withdrawal = Self.withdrawal(made: label)
         try store.database.write { db in
             // Feedback given again replaces the earlier judgement, and what it withdrew.
             if let earlier = try CacheLabel.filter(Column("source") == "feedback" && Column("request_id") == requestID)
@@ -103,57 +101,22 @@ extension SemanticCache {
                 try earlier.delete(db)
             }
             try label.insert(db)
-            if let withdrawal {
-                try db.execute(
-                    sql:
-                        "INSERT OR IGNORE INTO cache_withdrawal (entry_id, prompt_hash, withdrawn_for) VALUES (?, ?, ?)",
-                    arguments: [withdrawal.entryID, withdrawal.promptHash, withdrawal.withdrawnFor])
-            }
+            if let withdrawal { try Self.insert(withdrawal, db) }
         }
         try loadWithdrawals()
         return FeedbackOutcome(label: label, withdrawn: withdrawal != nil)
     }
 
-    /// A recent semantic hit as the dashboard shows it: the request's prompt beside the cached one.
-    public struct RecentHit: Sendable, Codable, Equatable {
-        public let requestID: String
-        public let time: Double
-        public let keyID: String
-        public let entryID: Int64
-        public let prompt: String
-        /// Nil once the entry is gone.
-        public let matchedPrompt: String?
-        public let similarity: Double
-        public let verifierScore: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case time, prompt, similarity
-            case requestID = "request_id"
-            case keyID = "key_id"
-            case entryID = "entry_id"
-            case matchedPrompt = "matched_prompt"
-            case verifierScore = "verifier_score"
-        }
-    }
-
-    /// The latest semantic hits, newest first.
-    public func recentHits(limit: Int) throws -> [RecentHit] {
+    /// The latest semantic hits, newest first, each with the cached prompt that answered it (nil once its
+    /// entry is gone): the request's prompt beside the matched one, as the dashboard shows them.
+    public func recentHits(limit: Int) throws -> [(hit: SemanticHitRecord, matchedPrompt: String?)] {
         try flush()
         return try store.database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT h.request_id, h.time, h.key_id, h.entry_id, h.prompt, e.prompt AS matched, h.similarity,
-                           h.verifier_score
-                    FROM cache_hit h LEFT JOIN cache_entry e ON e.id = h.entry_id
-                    ORDER BY h.time DESC LIMIT ?
-                    """, arguments: [limit]
-            ).map { row in
-                RecentHit(
-                    requestID: row["request_id"], time: row["time"], keyID: row["key_id"], entryID: row["entry_id"],
-                    prompt: row["prompt"], matchedPrompt: row["matched"], similarity: row["similarity"],
-                    verifierScore: row["verifier_score"])
-            }
+            let hits = try SemanticHitRecord.order(Column("time").desc).limit(limit).fetchAll(db)
+            let prompts = try Dictionary(
+                Row.fetchAll(db, CacheEntry.filter(keys: hits.map(\.entryID)).select(Column("id"), Column("prompt")))
+                    .map { ($0["id"] as Int64, $0["prompt"] as String?) }, uniquingKeysWith: { first, _ in first })
+            return hits.map { ($0, prompts[$0.entryID] ?? nil) }
         }
     }
 
@@ -175,16 +138,12 @@ extension SemanticCache {
             prompt: query, matchedPrompt: matched, entryID: entryID, correct: !wrong, similarity: hit.similarity,
             verifierScore: hit.verifierScore, status: "pending", withdrawnFor: wrong ? Self.everyone : nil,
             createdAt: clock.wallTime())
+        let withdrawal = Self.withdrawal(made: label)
         try store.database.write { db in
             try label.insert(db, onConflict: .replace)
-            if wrong {
-                try db.execute(
-                    sql:
-                        "INSERT OR IGNORE INTO cache_withdrawal (entry_id, prompt_hash, withdrawn_for) VALUES (?, ?, ?)",
-                    arguments: [entryID, Self.everyPrompt, Self.everyone])
-            }
+            if let withdrawal { try Self.insert(withdrawal, db) }
         }
-        if wrong { try loadWithdrawals() }
+        if withdrawal != nil { try loadWithdrawals() }
     }
 
     /// The labels the master key approved, as pairs for training (`train-verifier --from-labels`), oldest
@@ -216,11 +175,26 @@ extension SemanticCache {
         return deleted
     }
 
+    /// What `label` withdrew: for feedback, its prompt from its entry; for an audit, every prompt from it.
+    private static func withdrawal(made label: CacheLabel) -> Withdrawal? {
+        label.withdrawnFor.map {
+            Withdrawal(
+                entryID: label.entryID, promptHash: label.source == "audit" ? everyPrompt : promptHash(label.prompt),
+                withdrawnFor: $0)
+        }
+    }
+
+    private static func insert(_ withdrawal: Withdrawal, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO cache_withdrawal (entry_id, prompt_hash, withdrawn_for) VALUES (?, ?, ?)",
+            arguments: [withdrawal.entryID, withdrawal.promptHash, withdrawal.withdrawnFor])
+    }
+
     /// Lifts what `label` withdrew.
     private static func restore(_ label: CacheLabel, _ db: Database) throws {
-        guard let withdrawnFor = label.withdrawnFor else { return }
+        guard let withdrawal = withdrawal(made: label) else { return }
         try db.execute(
             sql: "DELETE FROM cache_withdrawal WHERE entry_id = ? AND prompt_hash = ? AND withdrawn_for = ?",
-            arguments: [label.entryID, label.source == "audit" ? everyPrompt : promptHash(label.prompt), withdrawnFor])
+            arguments: [withdrawal.entryID, withdrawal.promptHash, withdrawal.withdrawnFor])
     }
 }

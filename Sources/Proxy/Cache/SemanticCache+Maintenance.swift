@@ -93,10 +93,15 @@ extension SemanticCache {
         let deleted = try store.database.write { db in
             let count = try CacheEntry.deleteAll(db, keys: ids)
             for id in ids { try index?.remove(id, in: db) }
-            return count
+            // What feedback and audits withdrew from these entries goes with them.
+            try db.execute(
+                sql: "DELETE FROM cache_withdrawal WHERE entry_id IN (\(databaseQuestionMarks(count: ids.count)))",
+                arguments: StatementArguments(ids))
+            return (count, db.changesCount > 0)
         }
         for id in ids { scopes.remove(entry: id) }
-        return deleted
+        if deleted.1 { try loadWithdrawals() }
+        return deleted.0
     }
 }
 

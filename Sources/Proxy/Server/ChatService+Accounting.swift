@@ -9,22 +9,30 @@ extension ChatService {
         firstToken: Double?,
         permit: KeyPermit
     ) {
+        permit.release(tokens: usage?.totalTokens ?? 0)
+        var record = account(record, routed: deployment, attempts: attempts, usage: usage, started: started)
+        record.timeToFirstTokenMilliseconds = firstToken
+        recorder.record(record)
+    }
+
+    /// `record` with what the routed call used: the deployment, retries, latency, tokens and their cost; the
+    /// tokens also count against the deployment's quota.
+    func account(
+        _ record: RequestRecord, routed deployment: Deployment, attempts: Int, usage: Usage?, started: RequestStart
+    ) -> RequestRecord {
         var record = record
-        let tokens = usage?.totalTokens ?? 0
-        permit.release(tokens: tokens)
-        routing.recordTokens(tokens, on: deployment)
+        routing.recordTokens(usage?.totalTokens ?? 0, on: deployment)
         record.trace?.annotate(deployment: deployment)
         record.deployment = deployment.name
         record.provider = deployment.providerName
         record.retries = attempts - 1
         record.latencyMilliseconds = started.elapsedMilliseconds()
-        record.timeToFirstTokenMilliseconds = firstToken
         if let usage {
             record.inputTokens = usage.promptTokens
             record.outputTokens = usage.completionTokens
             record.cost = deployment.price?.cost(of: usage) ?? 0
         }
-        recorder.record(record)
+        return record
     }
 
     static let cacheHeader = HTTPField.Name("x-routershift-cache")!

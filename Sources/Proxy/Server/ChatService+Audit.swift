@@ -60,18 +60,11 @@ extension ChatService {
                 try await deployment.adapter.complete(
                     translated(request, for: deployment).request, model: deployment.model, deadline: deadline)
             }
-            let usage = routed.value.usage
-            let cost = usage.flatMap { routed.deployment.price?.cost(of: $0) } ?? 0
-            routing.recordTokens(usage?.totalTokens ?? 0, on: routed.deployment)
-            record.deployment = routed.deployment.name
-            record.provider = routed.deployment.providerName
-            record.retries = routed.attempts - 1
-            record.inputTokens = usage?.promptTokens ?? 0
-            record.outputTokens = usage?.completionTokens ?? 0
-            record.cost = cost
-            record.latencyMilliseconds = started.elapsedMilliseconds()
+            record = account(
+                record, routed: routed.deployment, attempts: routed.attempts, usage: routed.value.usage,
+                started: started)
             recorder.record(record)
-            auditor.spend(cost, now: routing.clock.wallTime())
+            auditor.spend(record.cost, now: routing.clock.wallTime())
             return routed.value
         } catch {
             recorder.record(record.refused(error, started: started))

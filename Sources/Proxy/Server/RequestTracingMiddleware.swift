@@ -14,7 +14,8 @@ struct RequestTracingMiddleware: RouterMiddleware {
     {
         var parent = InstrumentationContext.topLevel
         tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
-        let route = context.endpointPath ?? request.uri.path
+        // The route's template (`/v1/tasks/{id}`), never the raw path: span names stay a bounded set.
+        let route = context.endpointPath ?? "unmatched route"
         let span = tracer.startSpan("\(request.method) \(route)", context: parent, ofKind: .server)
         span.updateAttributes { attributes in
             attributes["http.request.method"] = request.method.rawValue

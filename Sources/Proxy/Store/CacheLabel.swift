@@ -39,16 +39,17 @@ public struct CacheLabel: Sendable, Equatable, Codable, FetchableRecord, Persist
 }
 
 /// A semantic hit as served: what feedback on its request refers to.
-struct SemanticHitRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "cache_hit"
+public struct SemanticHitRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "cache_hit"
 
-    var requestID: String
-    var keyID: String
-    var entryID: Int64
-    var prompt: String
-    var similarity: Double
-    var verifierScore: Double?
-    var time: Double
+    public var requestID: String
+    public var keyID: String
+    public var entryID: Int64
+    /// The request's prompt as embedded.
+    public var prompt: String
+    public var similarity: Double
+    public var verifierScore: Double?
+    public var time: Double
 
     enum CodingKeys: String, CodingKey {
         case prompt, similarity, time
