@@ -15,13 +15,25 @@ extension CacheCommand {
                 with --confidence: thresholds are tested from the strictest towards looser ones, each against a \
                 one-sided Clopper-Pearson upper bound on its false-hit rate (printed beside the estimate), stopping \
                 at the first whose bound exceeds the maximum; the recommendation is the last that passed, valid \
-                although many thresholds were tried. The same for the verifier's score when it is enabled. --replay reads prompts, one a line with an optional tab-separated cluster id, and \
-                prints the hit rate (and wrong-hit rate) each threshold would have given.
+                although many thresholds were tried. The same for the verifier's score when it is enabled. --replay reads a stream of prompts, one a line, \
+                a tab, its cluster id (--replay-pairs builds one from labelled pairs: the connected components of \
+                the duplicate pairs are the clusters, the order shuffled by --seed; --write-replay keeps it), plays \
+                it through the semantic lookup once per policy (static cosine thresholds, static verifier points, and \
+                the adaptive loop: audits of --audit-rate of the hits judged by the cluster label, kept at \
+                --max-wrong-hit-rate) and prints each policy's hit rate and wrong-hit share, with the loop's own \
+                estimate and interval at the end.
                 """)
 
         @OptionGroup var options: ConfigOptions
         @Option(help: "Labelled pairs: CSV or JSON.") var pairs: String?
-        @Option(help: "A stream of prompts to replay.") var replay: String?
+        @Option(help: "A stream of prompts to replay: a prompt, a tab and its cluster id a line.") var replay: String?
+        @Option(help: "Labelled pairs to build the replayed stream from.") var replayPairs: String?
+        @Option(help: "Write the stream --replay-pairs built to this file.") var writeReplay: String?
+        @Option(help: "The seed of the stream's order (--replay-pairs) and of the first loop's audits.")
+        var seed: UInt64 = 1
+        @Option(help: "The share of hits the adaptive loop audits.") var auditRate = 0.1
+        @Option(help: "The wrong-hit share the adaptive loop keeps.") var maxWrongHitRate = 0.05
+        @Option(help: "Runs of the adaptive loop, each with its own audit sample.") var loops = 5
         @Option(help: "The false-hit rate the recommended threshold may not exceed.") var maxFalseHitRate = 0.05
         @Option(help: "The confidence with which the recommended threshold keeps --max-false-hit-rate.")
         var confidence = 0.95
@@ -29,7 +41,9 @@ extension CacheCommand {
         @Flag(help: "Print JSON Lines.") var json = false
 
         func run() async throws {
-            guard pairs != nil || replay != nil else { throw ValidationError("give --pairs FILE or --replay FILE") }
+            guard pairs != nil || replay != nil || replayPairs != nil else {
+                throw ValidationError("give --pairs FILE, --replay FILE or --replay-pairs FILE")
+            }
             let configuration = try options.load()
             let embedder = try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient())
             var verifier: Verifier?
@@ -37,7 +51,12 @@ extension CacheCommand {
                 verifier = try Verifier.load(file: configuration.cache.verifier.file)
             }
             if let pairs { try await tune(pairs, embedder: embedder, verifier: verifier) }
-            if let replay { try await replayStream(replay, embedder: embedder) }
+            if replay != nil || replayPairs != nil {
+                guard let tokens = embedder as? any TokenEmbedder else {
+                    throw ValidationError("the replay needs the local embedder (its token states feed the verifier)")
+                }
+                try await ReplayReport(command: self).run(embedder: tokens, verifier: verifier)
+            }
         }
 
         private func tune(_ path: String, embedder: any Embedder, verifier: Verifier?) async throws {
@@ -166,36 +185,6 @@ extension CacheCommand {
                 "pairs": .integer(Int64(report.pairs)), "duplicates": .integer(Int64(report.duplicates)),
                 "verifier": .bool(verifier), "out_of_fold": .bool(outOfFold),
             ])
-        }
-
-        private func replayStream(_ path: String, embedder: any Embedder) async throws {
-            var prompts = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
-                line -> (String, String?) in
-                let fields = line.split(separator: "\t", maxSplits: 1)
-                return (String(fields[0]), fields.count > 1 ? String(fields[1]) : nil)
-            }
-            if let limit { prompts = Array(prompts.prefix(limit)) }
-            let points = try await ThresholdBenchmark.replay(
-                prompts.map { (text: $0.0, cluster: $0.1) }, embedder: embedder,
-                thresholds: ThresholdReport.cosineThresholds)
-            if json {
-                for point in points {
-                    printJSON([
-                        "threshold": .number(point.threshold), "hit_rate": .number(point.hitRate),
-                        "wrong_hit_rate": point.wrongHitRate.map(JSONValue.number) ?? .null,
-                    ])
-                }
-                return
-            }
-            print("\(prompts.count) prompts replayed from \(path)")
-            printTable(
-                ["threshold", "hit rate", "wrong-hit rate"],
-                points.map { point in
-                    [
-                        String(format: "%.2f", point.threshold), String(format: "%.3f", point.hitRate),
-                        point.wrongHitRate.map { String(format: "%.3f", $0) } ?? "-",
-                    ]
-                })
         }
     }
 }

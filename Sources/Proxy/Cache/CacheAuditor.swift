@@ -10,26 +10,14 @@ import Synchronization
 /// embedder's cosine of the answers, against `cache.audit.agreement`. Each audit is a labelled pair and an
 /// observation of the model group's wrong-hit share, whose anytime-valid confidence sequence is checked at
 /// every audit. While its upper bound exceeds `cache.max_wrong_hit_rate` the group's operating point tightens,
-/// and it relaxes once the bound is below, in steps of ``step`` at most every ``auditsPerStep`` audits. An
-/// entry judged wrong stops serving semantic hits.
+/// and it relaxes once the bound is below, in bounded steps. An
+/// entry judged wrong stops serving semantic hits. The operating point's controller is
+/// ``AuditedOperatingPoint``.
 final class CacheAuditor: Sendable {
-    /// What the audits of one model group have shown.
-    struct Group: Sendable {
-        var sequence = BernoulliConfidenceSequence(alpha: CacheAuditor.alpha)
-        var disagreements = 0
-        /// Added to the group's cosine floor and verifier threshold.
-        var strictness = 0.0
-        var auditsSinceStep = 0
-    }
-
-    static let alpha = 0.05
-    static let step = 0.01
-    static let maxStrictness = 0.1
-    static let auditsPerStep = 5
     /// Audits running at once; a hit beyond them is not audited.
     static let maxInFlight = 4
 
-    private let groups = Mutex<[String: Group]>([:])
+    private let groups = Mutex<[String: AuditedOperatingPoint]>([:])
     private let spentToday = Mutex<(day: Int, dollars: Double)>((0, 0))
     private let inFlight = Mutex(0)
     private let logger: Logger
@@ -79,28 +67,14 @@ final class CacheAuditor: Sendable {
 
     /// Records one audit of `model`'s group and adjusts its operating point.
     func observe(model: String, wrong: Bool, maxWrongHitRate: Double) {
-        let adjusted: (from: Double, to: Double, upper: Double)? = groups.withLock { groups in
-            var group = groups[model] ?? Group()
-            group.sequence.observe(wrong)
-            if wrong { group.disagreements += 1 }
-            group.auditsSinceStep += 1
-            defer { groups[model] = group }
-            guard group.auditsSinceStep >= Self.auditsPerStep else { return nil }
-            let upper = group.sequence.interval.upperBound
-            let before = group.strictness
-            if upper > maxWrongHitRate {
-                group.strictness = min(Self.maxStrictness, group.strictness + Self.step)
-            } else {
-                group.strictness = max(0, group.strictness - Self.step)
-            }
-            group.auditsSinceStep = 0
-            return group.strictness == before ? nil : (before, group.strictness, upper)
+        let adjusted = groups.withLock { groups in
+            groups[model, default: AuditedOperatingPoint()].observe(wrong: wrong, maxWrongHitRate: maxWrongHitRate)
         }
         if let adjusted {
             logger.notice(
                 "cache audit: operating point \(adjusted.to > adjusted.from ? "tightened" : "relaxed")",
                 metadata: [
-                    "model": "\(model)", "strictness": "\(adjusted.to)", "upper_bound": "\(adjusted.upper)",
+                    "model": "\(model)", "strictness": "\(adjusted.to)", "upper_bound": "\(adjusted.upperBound)",
                     "max_wrong_hit_rate": "\(maxWrongHitRate)",
                 ])
         }

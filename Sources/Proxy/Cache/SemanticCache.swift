@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import RouterShiftConfiguration
 import Synchronization
+import Tokenizer
 import VectorIndex
 
 /// The semantic cache in front of chat traffic: an exact layer (the request's canonical hash) and a semantic
@@ -23,6 +24,13 @@ public final class SemanticCache: Sendable {
     struct FittedVerifier: Sendable, Equatable {
         let verifier: Verifier
         let positions: [Int]
+
+        /// The verifier's score of `candidate` for `query` (before any threshold override). The lookup path and
+        /// the replay benchmark score pairs with it.
+        func score(_ query: VerifierInput, _ candidate: VerifierInput, vocabulary: Vocabulary) -> Double {
+            let features = VerifierFeatures.compute(query, candidate, vocabulary: vocabulary)
+            return verifier.score(positions.map { features[$0] })
+        }
     }
 
     private let tuning: Mutex<Tuning>
@@ -220,15 +228,11 @@ public final class SemanticCache: Sendable {
             let lookup = try verified(
                 candidates, query: query, prompt: prompt, key: key, index: index, now: now,
                 withdrawn: withdrawnEntries(prompt: prompt, caller: caller), strictness: strictness)
-            if case .hit(var hit) = lookup {
-                hit.query = prompt
-                noteSemanticHit(hit, prompt: prompt, caller: caller)
-                return .hit(hit)
-            }
-            if case .hit(let hit) = lookup, let score = hit.verifierScore {
-                span?.attributes["routershift.cache.verifier_score"] = score
-            }
-            return lookup
+            guard case .hit(var hit) = lookup else { return lookup }
+            if let score = hit.verifierScore { span?.attributes["routershift.cache.verifier_score"] = score }
+            hit.query = prompt
+            noteSemanticHit(hit, prompt: prompt, caller: caller)
+            return .hit(hit)
         }
     }
 
@@ -287,10 +291,9 @@ public final class SemanticCache: Sendable {
                 ids: states["token_ids"], states: states["token_states"], vector: vector),
             let tokens = embedder as? any TokenEmbedder
         else { return nil }
-        let features = VerifierFeatures.compute(
+        return FittedVerifier(verifier: verifier, positions: positions).score(
             VerifierInput(text: prompt, encoded: query), VerifierInput(text: candidatePrompt, encoded: stored),
             vocabulary: tokens.tokenizer.vocabulary)
-        return verifier.score(positions.map { features[$0] })
     }
 
     private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {

@@ -194,18 +194,3 @@ public final class RoutingCore: Sendable {
         return groups.keys.sorted().flatMap { groups[$0]!.deployments.map { $0.snapshot(now: now) } }
     }
 }
-
-/// SplitMix64, seeded: reproducible routing decisions in tests.
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,0 +1,258 @@
+import Embedding
+import Foundation
+import VectorIndex
+
+/// `routershift cache bench --replay`: a stream of prompts with cluster ids played through the semantic
+/// layer's decision, once per policy. A prompt is answered from the cache when a stored prompt passes the
+/// policy (the hit is wrong when the stored prompt is of another cluster); otherwise it is stored. The
+/// lookup is the gateway's: the 8 most similar stored prompts above the cosine floor, each scored in turn by
+/// the verifier's own scoring (the new prompt's token states as encoded, the stored one's as an entry keeps
+/// them, in half floats), the first
+/// that passes served. The adaptive policy runs the live audit controller, ``AuditedOperatingPoint``, with
+/// the cluster label as its judge: a sampled share of hits is audited, each audit moves the confidence
+/// sequence and the operating point, and an entry judged wrong stops serving semantic hits. Search is exact
+/// here, where the gateway's HNSW index finds these candidates at a recall above 0.99.
+public enum CacheReplay {
+    public struct Prompt: Sendable, Equatable {
+        public let text: String
+        public let cluster: String
+
+        public init(text: String, cluster: String) {
+            self.text = text
+            self.cluster = cluster
+        }
+    }
+
+    /// The prompts in stream order, and the pairs of them labelled different, by position, smaller first.
+    public struct Stream: Sendable {
+        public let prompts: [Prompt]
+        let labelledDifferent: Set<[Int]>
+
+        public init(prompts: [Prompt]) {
+            self.prompts = prompts
+            labelledDifferent = []
+        }
+
+        /// Every distinct question of `pairs`, in an order shuffled by `seed`; the connected components of the
+        /// duplicate pairs are the clusters (a question in no duplicate pair is a cluster of its own), and the
+        /// pairs labelled not duplicate are kept to tell labelled wrong hits from unlabelled ones.
+        public init(pairs: [LabelledPair], seed: UInt64) {
+            var position: [String: Int] = [:]
+            var texts: [String] = []
+            for pair in pairs {
+                for text in [pair.first, pair.second] where position[text] == nil {
+                    position[text] = texts.count
+                    texts.append(text)
+                }
+            }
+            var parent = Array(texts.indices)
+            func root(_ node: Int) -> Int {
+                var node = node
+                while parent[node] != node {
+                    parent[node] = parent[parent[node]]
+                    node = parent[node]
+                }
+                return node
+            }
+            for pair in pairs where pair.isDuplicate {
+                let (a, b) = (root(position[pair.first]!), root(position[pair.second]!))
+                if a != b { parent[max(a, b)] = min(a, b) }
+            }
+            var generator = SeededRandom(seed: seed)
+            let order = texts.indices.shuffled(using: &generator)
+            var streamPosition = [Int](repeating: 0, count: texts.count)
+            for (offset, original) in order.enumerated() { streamPosition[original] = offset }
+            prompts = order.map { Prompt(text: texts[$0], cluster: String(root($0))) }
+            labelledDifferent = Set(
+                pairs.filter { !$0.isDuplicate }.map {
+                    [streamPosition[position[$0.first]!], streamPosition[position[$0.second]!]].sorted()
+                })
+        }
+
+        /// A replay file: one prompt a line, a tab, its cluster id.
+        public init(file path: String) throws {
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            prompts = try lines.enumerated().map { number, line in
+                let fields = line.split(separator: "\t", maxSplits: 1)
+                guard fields.count == 2, !fields[1].isEmpty else {
+                    throw GatewayError.invalid("\(path):\(number + 1): expected a prompt, a tab and its cluster id")
+                }
+                return Prompt(text: String(fields[0]), cluster: String(fields[1]))
+            }
+            labelledDifferent = []
+        }
+
+        /// The stream as a replay file reads it.
+        public var file: String {
+            prompts.map { "\($0.text.replacingOccurrences(of: "\n", with: " "))\t\($0.cluster)\n" }.joined()
+        }
+
+        /// How many prompts have an earlier prompt of their cluster: the hits a perfect cache would serve.
+        public var repeats: Int {
+            var seen = Set<String>()
+            return prompts.filter { !seen.insert($0.cluster).inserted }.count
+        }
+    }
+
+    public enum Policy: Sendable, Equatable {
+        /// The most similar stored prompt at or above this cosine, no verifier.
+        case cosine(Double)
+        /// Candidates above the verifier's cosine floor, served at or above this verifier score.
+        case verifier(Double)
+        /// The verifier at its shipped point, kept by audits of this share of hits at `maxWrongHitRate`.
+        case adaptive(auditRate: Double, maxWrongHitRate: Double, seed: UInt64)
+    }
+
+    /// One policy over the stream.
+    public struct Outcome: Sendable {
+        public let policy: Policy
+        public let prompts: Int
+        public let hits: Int
+        /// Hits answered with another cluster's prompt.
+        public let wrongHits: Int
+        /// Of those, the ones whose pair the labels call different (the rest are unlabelled: some are
+        /// duplicates the labels missed).
+        public let labelledWrongHits: Int
+        /// For each prompt, the earlier prompt it was answered with; nil for a miss.
+        public let matches: [Int?]
+        /// The adaptive policy's controller at the end of the stream, and the entries it retired.
+        public let loop: AuditedOperatingPoint?
+        public let retired: Int
+
+        public var hitRate: Double { Double(hits) / Double(max(prompts, 1)) }
+        public var wrongHitShare: Double { hits == 0 ? 0 : Double(wrongHits) / Double(hits) }
+        public var labelledWrongHitShare: Double { hits == 0 ? 0 : Double(labelledWrongHits) / Double(hits) }
+    }
+
+    /// The stream encoded once, each prompt's earlier prompts at or above the lowest floor any policy uses
+    /// (most similar first), and the verifier's scores of pairs as they are asked for.
+    public final class Prepared: @unchecked Sendable {
+        let stream: Stream
+        /// Each prompt as a lookup encodes it, and as an entry stores it.
+        let queries: [EncodedText]
+        let entries: [EncodedText]
+        let earlier: [[(position: Int, similarity: Double)]]
+        let verifier: SemanticCache.FittedVerifier?
+        let embedder: any TokenEmbedder
+        /// Scores by pair, `later * count + earlier`; one thread fills it.
+        private var scores: [Int: Double] = [:]
+
+        init(
+            stream: Stream, queries: [EncodedText], entries: [EncodedText], earlier: [[(Int, Double)]],
+            verifier: SemanticCache.FittedVerifier?, embedder: any TokenEmbedder
+        ) {
+            self.stream = stream
+            self.queries = queries
+            self.entries = entries
+            self.earlier = earlier.map { $0.map { (position: $0.0, similarity: $0.1) } }
+            self.verifier = verifier
+            self.embedder = embedder
+        }
+
+        func score(_ later: Int, against stored: Int) -> Double {
+            let key = later * queries.count + stored
+            if let known = scores[key] { return known }
+            let score = verifier!.score(
+                VerifierInput(text: stream.prompts[later].text, encoded: queries[later]),
+                VerifierInput(text: stream.prompts[stored].text, encoded: entries[stored]),
+                vocabulary: embedder.tokenizer.vocabulary)
+            scores[key] = score
+            return score
+        }
+
+        /// Pairs scored so far.
+        public var scoredPairs: Int { scores.count }
+    }
+
+    /// Encodes `stream` and finds each prompt's earlier prompts at or above `lowestFloor`.
+    public static func prepare(
+        _ stream: Stream, embedder: any TokenEmbedder, verifier: Verifier?, lowestFloor: Double,
+        progress: (Int) -> Void = { _ in }
+    ) async throws -> Prepared {
+        var fitted: SemanticCache.FittedVerifier?
+        if let verifier {
+            guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
+                throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
+            }
+            fitted = SemanticCache.FittedVerifier(verifier: verifier, positions: positions)
+        }
+        var queries: [EncodedText] = []
+        var entries: [EncodedText] = []
+        queries.reserveCapacity(stream.prompts.count)
+        entries.reserveCapacity(stream.prompts.count)
+        for start in stride(from: 0, to: stream.prompts.count, by: 32) {
+            let batch = stream.prompts[start..<min(start + 32, stream.prompts.count)].map(\.text)
+            for text in try await embedder.encode(batch) {
+                let stored = TokenStateCoding.encode(text)
+                queries.append(text)
+                entries.append(
+                    TokenStateCoding.decode(ids: stored.ids, states: stored.states, vector: text.vector) ?? text)
+            }
+            progress(queries.count)
+        }
+        var index = FlatIndex(dimension: embedder.dimension)
+        var earlier: [[(Int, Double)]] = []
+        for (position, text) in queries.enumerated() {
+            let found = position == 0 ? [] : try index.search(text.vector, k: position)
+            earlier.append(
+                found.filter { Double($0.similarity) >= lowestFloor }.map { (Int($0.label), Double($0.similarity)) })
+            try index.add(text.vector, label: Int64(position))
+        }
+        return Prepared(
+            stream: stream, queries: queries, entries: entries, earlier: earlier, verifier: fitted, embedder: embedder)
+    }
+
+    /// Plays the stream through `policy`.
+    public static func run(_ policy: Policy, on prepared: Prepared) -> Outcome {
+        let prompts = prepared.stream.prompts
+        let verifier = prepared.verifier?.verifier
+        var stored = [Bool](repeating: false, count: prompts.count)
+        var retired = Set<Int>()
+        var loop: AuditedOperatingPoint?
+        var generator: SeededRandom?
+        var (hits, wrong, labelledWrong) = (0, 0, 0)
+        var matches = [Int?](repeating: nil, count: prompts.count)
+        if case .adaptive(_, _, let seed) = policy {
+            loop = AuditedOperatingPoint()
+            generator = SeededRandom(seed: seed)
+        }
+        for position in prompts.indices {
+            let strictness = loop?.strictness ?? 0
+            let floor: Double
+            let threshold: Double?
+            switch policy {
+            case .cosine(let cosine): (floor, threshold) = (cosine, nil)
+            case .verifier(let score): (floor, threshold) = (verifier!.candidateThreshold, score)
+            case .adaptive:
+                (floor, threshold) = (verifier!.candidateThreshold + strictness, verifier!.threshold + strictness)
+            }
+            let candidates = prepared.earlier[position].lazy.filter { stored[$0.position] }.prefix(
+                SemanticCache.candidates
+            ).filter { $0.similarity >= floor && !retired.contains($0.position) }
+            let match = candidates.first { candidate in
+                guard let threshold else { return true }
+                return prepared.score(position, against: candidate.position) >= threshold
+            }
+            guard let match else {
+                stored[position] = true
+                continue
+            }
+            hits += 1
+            matches[position] = match.position
+            let isWrong = prompts[match.position].cluster != prompts[position].cluster
+            if isWrong {
+                wrong += 1
+                if prepared.stream.labelledDifferent.contains([match.position, position]) { labelledWrong += 1 }
+            }
+            if case .adaptive(let rate, let maximum, _) = policy,
+                Double.random(in: 0..<1, using: &generator!) < rate
+            {
+                _ = loop!.observe(wrong: isWrong, maxWrongHitRate: maximum)
+                if isWrong { retired.insert(match.position) }
+            }
+        }
+        return Outcome(
+            policy: policy, prompts: prompts.count, hits: hits, wrongHits: wrong, labelledWrongHits: labelledWrong,
+            matches: matches, loop: loop, retired: retired.count)
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Embedding
+import Foundation
+import Proxy
+
+/// `routershift cache bench --replay`: every policy over one stream, then how the adaptive loop compares with
+/// the best static points.
+struct ReplayReport {
+    let command: CacheCommand.Bench
+
+    func run(embedder: any TokenEmbedder, verifier: Verifier?) async throws {
+        let stream = try loadStream()
+        if let path = command.writeReplay {
+            try stream.file.write(toFile: path, atomically: true, encoding: .utf8)
+            FileHandle.standardError.write(Data("wrote \(stream.prompts.count) prompts to \(path)\n".utf8))
+        }
+        let cosines = stride(from: 80, through: 98, by: 2).map { Double($0) / 100 }
+        let points = verifier.map(Self.verifierPoints) ?? []
+        let lowest = min(cosines.min()!, verifier?.candidateThreshold ?? 1)
+        let progress = Progress(total: stream.prompts.count, label: "encoding the stream")
+        let prepared = try await CacheReplay.prepare(
+            stream, embedder: embedder, verifier: verifier, lowestFloor: lowest, progress: progress.update)
+        progress.finish()
+        var outcomes = cosines.map { CacheReplay.run(.cosine($0), on: prepared) }
+        outcomes += points.map { CacheReplay.run(.verifier($0), on: prepared) }
+        let loops = (0..<(verifier == nil ? 0 : command.loops)).map { run in
+            CacheReplay.run(
+                .adaptive(
+                    auditRate: command.auditRate, maxWrongHitRate: command.maxWrongHitRate,
+                    seed: command.seed &+ UInt64(run)), on: prepared)
+        }
+        if command.json {
+            for outcome in outcomes + loops { printJSON(json(outcome)) }
+            return
+        }
+        print(
+            "\(stream.prompts.count) prompts, \(stream.repeats) of them with an earlier prompt of their cluster "
+                + "(the hits a perfect cache would serve: \(String(format: "%.3f", Double(stream.repeats) / Double(max(stream.prompts.count, 1)))) of the stream)"
+        )
+        printTable(
+            ["policy", "point", "hit rate", "wrong-hit share", "labelled wrong"],
+            outcomes.map { outcome in
+                let (policy, point) = describe(outcome.policy)
+                return [
+                    policy, point, format(outcome.hitRate), format(outcome.wrongHitShare),
+                    stream.prompts.isEmpty || command.replay != nil ? "-" : format(outcome.labelledWrongHitShare),
+                ]
+            })
+        guard !loops.isEmpty else { return }
+        print(
+            "\nThe adaptive loop: the verifier from its point \(verifier!.threshold), audits of "
+                + "\(format(command.auditRate)) of the hits judged by the cluster label, kept at a wrong-hit share of "
+                + "\(format(command.maxWrongHitRate)); \(loops.count) runs with their own audit samples:")
+        printTable(
+            [
+                "run", "hit rate", "wrong-hit share", "audits", "estimate", "95% interval", "width", "contains share",
+                "strictness", "retired",
+            ],
+            loops.enumerated().map { run, outcome in
+                let loop = outcome.loop!
+                let interval = loop.sequence.interval
+                return [
+                    String(run + 1), format(outcome.hitRate), format(outcome.wrongHitShare),
+                    String(loop.sequence.trials), loop.sequence.estimate.map(format) ?? "-",
+                    "\(format(interval.lowerBound)) to \(format(interval.upperBound))",
+                    format(interval.upperBound - interval.lowerBound),
+                    interval.contains(outcome.wrongHitShare) ? "yes" : "no", String(format: "%.2f", loop.strictness),
+                    String(outcome.retired),
+                ]
+            })
+        compare(loops: loops, with: outcomes)
+        print("verifier pairs scored: \(prepared.scoredPairs)")
+    }
+
+    private func loadStream() throws -> CacheReplay.Stream {
+        if let path = command.replay {
+            let stream = try CacheReplay.Stream(file: path)
+            return command.limit.map { CacheReplay.Stream(prompts: Array(stream.prompts.prefix($0))) } ?? stream
+        }
+        var pairs = try LabelledPair.load(path: command.replayPairs!)
+        if let limit = command.limit { pairs = Array(pairs.prefix(limit)) }
+        return CacheReplay.Stream(pairs: pairs, seed: command.seed)
+    }
+
+    /// The shipped point, the points 0.05 apart from 0.50, and the points the loop can move to.
+    private static func verifierPoints(_ verifier: Verifier) -> [Double] {
+        let grid = stride(from: 50, through: 95, by: 5).map { Double($0) / 100 }
+        let reachable = stride(from: 0, through: 10, by: 2).map {
+            verifier.threshold + Double($0) * AuditedOperatingPoint.step
+        }
+        return Set((grid + reachable).map { ($0 * 1000).rounded() / 1000 }).filter { $0 < 1 }.sorted()
+    }
+
+    /// The loop's mean against the static point with the most hits at a wrong-hit share within the maximum.
+    private func compare(loops: [CacheReplay.Outcome], with outcomes: [CacheReplay.Outcome]) {
+        let maximum = command.maxWrongHitRate
+        let hitRate = loops.map(\.hitRate).reduce(0, +) / Double(loops.count)
+        let share = loops.map(\.wrongHitShare).reduce(0, +) / Double(loops.count)
+        print("\nloop, mean of \(loops.count) runs: hit rate \(format(hitRate)), wrong-hit share \(format(share))")
+        for kind in ["cosine", "verifier"] {
+            let statics = outcomes.filter { describe($0.policy).0 == kind }
+            let best = statics.filter { $0.wrongHitShare <= maximum }.max { $0.hitRate < $1.hitRate }
+            guard let best else {
+                print("best static \(kind) point within \(format(maximum)) wrong: none reaches it")
+                continue
+            }
+            print(
+                "best static \(kind) point within \(format(maximum)) wrong: \(describe(best.policy).1), hit rate "
+                    + "\(format(best.hitRate)), wrong-hit share \(format(best.wrongHitShare)); loop/static hit rate "
+                    + String(format: "%.2fx", hitRate / max(best.hitRate, 1e-9)))
+        }
+    }
+
+    private func describe(_ policy: CacheReplay.Policy) -> (String, String) {
+        switch policy {
+        case .cosine(let threshold): ("cosine", String(format: "%.2f", threshold))
+        case .verifier(let threshold): ("verifier", String(format: "%.2f", threshold))
+        case .adaptive(let rate, let maximum, let seed): ("adaptive", "audit \(rate), max \(maximum), seed \(seed)")
+        }
+    }
+
+    private func json(_ outcome: CacheReplay.Outcome) -> [String: JSONValue] {
+        let (policy, point) = describe(outcome.policy)
+        var object: [String: JSONValue] = [
+            "policy": .string(policy), "point": .string(point), "prompts": .integer(Int64(outcome.prompts)),
+            "hits": .integer(Int64(outcome.hits)), "hit_rate": .number(outcome.hitRate),
+            "wrong_hit_share": .number(outcome.wrongHitShare),
+            "labelled_wrong_hit_share": .number(outcome.labelledWrongHitShare),
+        ]
+        if let loop = outcome.loop {
+            let interval = loop.sequence.interval
+            object["audits"] = .integer(Int64(loop.sequence.trials))
+            object["estimate"] = loop.sequence.estimate.map(JSONValue.number) ?? .null
+            object["interval"] = [.number(interval.lowerBound), .number(interval.upperBound)]
+            object["strictness"] = .number(loop.strictness)
+            object["retired"] = .integer(Int64(outcome.retired))
+        }
+        return object
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.3f", value) }
+}
