@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import Proxy
+import RouterShiftConfiguration
 
 extension CacheCommand {
     struct Bench: AsyncParsableCommand {
@@ -44,8 +45,28 @@ extension CacheCommand {
             guard pairs != nil || replay != nil || replayPairs != nil else {
                 throw ValidationError("give --pairs FILE, --replay FILE or --replay-pairs FILE")
             }
+            guard replay == nil || replayPairs == nil else {
+                throw ValidationError("give --replay or --replay-pairs, not both")
+            }
+            guard (0...1).contains(auditRate) else { throw ValidationError("--audit-rate must be in [0, 1]") }
+            guard maxWrongHitRate > 0, maxWrongHitRate < 1 else {
+                throw ValidationError("--max-wrong-hit-rate must be in (0, 1)")
+            }
+            guard loops >= 1 else { throw ValidationError("--loops must be at least 1") }
             let configuration = try options.load()
-            let embedder = try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient())
+            // Shut down on every path: a client dropped while running stops the process.
+            let client = UpstreamClient()
+            do {
+                try await bench(configuration, client: client)
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+
+        private func bench(_ configuration: GatewayConfiguration, client: UpstreamClient) async throws {
+            let embedder = try CacheEmbedder.make(configuration.cache.embedder, client: client)
             var verifier: Verifier?
             if configuration.cache.verifier.enabled, embedder is any TokenEmbedder {
                 verifier = try Verifier.load(file: configuration.cache.verifier.file)
