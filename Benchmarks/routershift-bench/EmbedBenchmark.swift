@@ -85,7 +85,7 @@ struct EmbedBenchmark: AsyncParsableCommand {
         }
         peer?.stop()
 
-        let cpu = cpuModel()
+        let cpu = HostCPU.modelName
         var rows: [ResultRow] = []
         for (index, engine) in engines.enumerated() {
             for (caseIndex, item) in cases.enumerated() {
@@ -181,11 +181,4 @@ struct EmbedBenchmark: AsyncParsableCommand {
                 "rs fp32 / ort fp32",
             ], rows: table)
     }
-}
-
-/// The CPU's model name, from /proc/cpuinfo.
-func cpuModel() -> String {
-    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
 }

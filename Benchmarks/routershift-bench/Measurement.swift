@@ -1,4 +1,5 @@
 import CVectorKernels
+import Embedding
 import Foundation
 
 /// Wall-clock seconds taken by `body`.
@@ -74,10 +75,7 @@ func readRows(from url: URL, dimension: Int) throws -> [[Float]] {
 /// The CPU, the SIMD kernel chosen for it, and the OpenBLAS settings that cap its kernels.
 func machineDescription() -> String {
     let environment = ProcessInfo.processInfo.environment
-    let cpu =
-        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    let cpu = HostCPU.modelName
     let settings = ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].map {
         "\($0)=\(environment[$0] ?? "unset")"
     }

@@ -420,7 +420,8 @@ public enum ConfigurationLoader {
         }
         if let node = fields["audit"] {
             let audit = reader.mapping(
-                node, path: "cache.audit", allowed: ["rate", "agreement", "max_cost_per_day", "judge"])
+                node, path: "cache.audit",
+                allowed: ["rate", "near_miss_rate", "agreement", "max_cost_per_day", "judge", "judge_error"])
             var settings = GatewayConfiguration.Audit()
             if let judge = reader.string(audit["judge"], path: "cache.audit.judge") {
                 if models.contains(where: { $0.name == judge }) {
@@ -430,12 +431,27 @@ public enum ConfigurationLoader {
                 }
             }
             if let rate = reader.double(audit["rate"], path: "cache.audit.rate", range: 0...1) { settings.rate = rate }
+            settings.nearMissRate = reader.double(
+                audit["near_miss_rate"], path: "cache.audit.near_miss_rate", range: 0...1)
             if let agreement = reader.double(audit["agreement"], path: "cache.audit.agreement", range: 0...1) {
                 settings.agreement = agreement
             }
             settings.maxCostPerDay = reader.double(
                 audit["max_cost_per_day"], path: "cache.audit.max_cost_per_day",
                 range: 0...Double.greatestFiniteMagnitude)
+            if let node = audit["judge_error"] {
+                let error = reader.mapping(node, path: "cache.audit.judge_error", allowed: ["missed", "false_alarm"])
+                let missed = reader.double(error["missed"], path: "cache.audit.judge_error.missed", range: 0...1) ?? 0
+                let falseAlarm =
+                    reader.double(error["false_alarm"], path: "cache.audit.judge_error.false_alarm", range: 0...1) ?? 0
+                if missed + falseAlarm < 1 {
+                    settings.judgeError = .init(missed: missed, falseAlarm: falseAlarm)
+                } else {
+                    reader.problem(
+                        "cache.audit.judge_error", node,
+                        "a judge whose missed and false_alarm add up to 1 or more is no better than chance")
+                }
+            }
             cache.audit = settings
         }
         if let enabled = reader.bool(fields["enabled"], path: "cache.enabled") { cache.enabled = enabled }

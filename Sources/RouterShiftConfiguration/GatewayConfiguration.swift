@@ -219,13 +219,29 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// `cache.audit`: the share of semantic hits also answered upstream and judged against the cached answer.
     public struct Audit: Sendable, Equatable {
         public var rate = 0.02
+        /// The share of near-misses (a miss whose best candidate scored just below the operating point) whose
+        /// cached answer is judged against the fresh one, so the cache learns where it is too strict; nil for
+        /// the hits' rate. They need no second upstream call (the miss was answered upstream anyway).
+        public var nearMissRate: Double?
         /// The cosine (local embedder) between the fresh and the cached answer at or above which they agree.
         public var agreement = 0.8
         /// Dollars a day audits may spend upstream; nil for no cap.
         public var maxCostPerDay: Double?
         /// A model group that judges the two answers (an LLM judge) instead of the embedder's cosine.
         public var judge: String?
+        /// The judge's measured error (`cache.audit.judge_error`), corrected for in the estimate; nil for none.
+        public var judgeError: JudgeErrorRates?
         public init() {}
+    }
+
+    /// The share of wrong hits the judge calls right, and of right hits it calls wrong.
+    public struct JudgeErrorRates: Sendable, Equatable {
+        public var missed: Double
+        public var falseAlarm: Double
+        public init(missed: Double, falseAlarm: Double) {
+            self.missed = missed
+            self.falseAlarm = falseAlarm
+        }
     }
 
     public struct Verifier: Sendable, Equatable {

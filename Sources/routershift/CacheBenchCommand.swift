@@ -20,9 +20,12 @@ extension CacheCommand {
                 a tab, its cluster id (--replay-pairs builds one from labelled pairs: the connected components of \
                 the duplicate pairs are the clusters, the order shuffled by --seed; --write-replay keeps it), plays \
                 it through the semantic lookup once per policy (static cosine thresholds, static verifier points, and \
-                the adaptive loop: audits of --audit-rate of the hits judged by the cluster label, kept at \
-                --max-wrong-hit-rate) and prints each policy's hit rate and wrong-hit share, with the loop's own \
-                estimate and interval at the end.
+                the adaptive loop: audits of --audit-rate of the hits and near-misses, kept at --max-wrong-hit-rate) \
+                and prints each policy's hit rate and wrong-hit share, with the loop's own estimate and interval at \
+                the end. The loop's judge is the cluster label, or with --judge embedder the gateway's default judge \
+                (the embedder's cosine of two answers at or above --judge-agreement, a cluster's answer being its \
+                first prompt), whose error is first measured against the label on the shipped verifier point's hits \
+                of --judge-calibration-pairs (else of the replayed stream itself) and corrected for in the estimate.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -35,6 +38,12 @@ extension CacheCommand {
         @Option(help: "The share of hits the adaptive loop audits.") var auditRate = 0.1
         @Option(help: "The wrong-hit share the adaptive loop keeps.") var maxWrongHitRate = 0.05
         @Option(help: "Runs of the adaptive loop, each with its own audit sample.") var loops = 5
+        @Option(help: "The adaptive loop's judge: label or embedder.") var judge = "label"
+        @Option(help: "The cosine of two answers at or above which the embedder judge says they agree.")
+        var judgeAgreement = 0.8
+        @Option(help: "Labelled pairs, apart from the replayed ones, on which the embedder judge's error is measured.")
+        var judgeCalibrationPairs: String?
+        @Option(help: "Use only the first N of the calibration pairs.") var judgeCalibrationLimit: Int?
         @Option(help: "The false-hit rate the recommended threshold may not exceed.") var maxFalseHitRate = 0.05
         @Option(help: "The confidence with which the recommended threshold keeps --max-false-hit-rate.")
         var confidence = 0.95
@@ -53,6 +62,13 @@ extension CacheCommand {
                 throw ValidationError("--max-wrong-hit-rate must be in (0, 1)")
             }
             guard loops >= 1 else { throw ValidationError("--loops must be at least 1") }
+            guard ["label", "embedder"].contains(judge) else {
+                throw ValidationError("--judge must be label or embedder, not `\(judge)`")
+            }
+            guard (0...1).contains(judgeAgreement) else { throw ValidationError("--judge-agreement must be in [0, 1]") }
+            guard judgeCalibrationPairs == nil || judge == "embedder" else {
+                throw ValidationError("--judge-calibration-pairs measures the embedder judge: give --judge embedder")
+            }
             let configuration = try options.load()
             // Shut down on every path: a client dropped while running stops the process.
             let client = UpstreamClient()
@@ -66,6 +82,8 @@ extension CacheCommand {
         }
 
         private func bench(_ configuration: GatewayConfiguration, client: UpstreamClient) async throws {
+            let machine = "\(HostCPU.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+            if json { printJSON(["machine": .string(machine)]) } else { print("machine: \(machine)") }
             let embedder = try CacheEmbedder.make(configuration.cache.embedder, client: client)
             var verifier: Verifier?
             if configuration.cache.verifier.enabled, embedder is any TokenEmbedder {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import Testing
 
 @testable import Proxy
@@ -75,6 +76,11 @@ import Testing
                     ["model": "chat", "messages": [["role": "user", "content": "How can I make jam?"]]],
                     key: private_)
                 #expect(keyed.headers.first(name: "x-routershift-cache") == "semantic-hit")
+                // And one that asks the provider to store its completion: repeating it would store another.
+                let storing = try await live.post(
+                    "/v1/chat/completions",
+                    ["model": "chat", "store": true, "messages": [["role": "user", "content": "How can I make jam?"]]])
+                #expect(storing.headers.first(name: "x-routershift-cache") == "semantic-hit")
                 let listed = try await live.get("/admin/keys").body["data"]?.array ?? []
                 #expect(listed.first { $0["name"] == "private" }?["cache_audit"] == false)
                 try await Task.sleep(for: .milliseconds(300))
@@ -116,6 +122,57 @@ import Testing
         }
     }
 
+    @Test func nearMissesAreJudgedAgainstTheFreshAnswerWithoutASecondUpstreamCall() async throws {
+        let (stored, near) = ("How do I bake bread?", "What is the best way to bake bread at home?")
+        let vectors = try await CacheReplayTests.embedder().embed([stored, near])
+        let cosine = Double(zip(vectors[0], vectors[1]).reduce(Float(0)) { $0 + $1.0 * $1.1 })
+        try #require(cosine < 0.95 && cosine > 0.5, "cosine \(cosine)")
+        // The near prompt's cosine is 0.02 below the threshold: within the near-miss band of 0.05.
+        let threshold = String(format: "%.4f", cosine + 0.02)
+        let calls = UpstreamCalls()
+        let router = Router()
+        router.post("/v1/chat/completions") { _, _ -> Response in
+            calls.count.withLock { $0 += 1 }
+            let answer =
+                #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Step by step, here is how."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: answer))
+            )
+        }
+        try await TestUpstream.run(router) { upstream in
+            let yaml = Self.yaml(upstream, maxWrongHitRate: 0.05).replacingOccurrences(
+                of: "threshold: 0.85", with: "threshold: \(threshold)")
+            try await LiveGateway.run(yaml: yaml) { live in
+                #expect(try await Self.ask(live, stored) == "miss")
+                for _ in 0..<3 {
+                    let missed = try await live.post(
+                        "/v1/chat/completions",
+                        ["model": "chat", "messages": [["role": "user", "content": .string(near)]]],
+                        headers: [("x-routershift-cache", "no-store")])
+                    #expect(missed.headers.first(name: "x-routershift-cache") == "miss")
+                }
+                var group = JSONValue.null
+                for _ in 0..<500 {
+                    group = try await live.get("/admin/cache/audit").body["groups"]?.array?.first ?? .null
+                    if group["near_misses"]?["audits"]?.integer == 3 { break }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(group["near_misses"]?["audits"]?.integer == 3)
+                #expect(group["near_misses"]?["disagreements"]?.integer == 0)
+                #expect(group["audits"]?.integer == 0, "no hit was served")
+                #expect(calls.count.withLock { $0 } == 4, "the misses' own answers were judged: no audit call upstream")
+                let labels = try await live.get("/admin/cache/labels").body["data"]?.array ?? []
+                let nearMisses = labels.filter { $0["source"] == "near-miss" }
+                #expect(nearMisses.count == 3 && nearMisses.allSatisfy { $0["correct"] == true })
+                #expect(
+                    nearMisses.first?["prompt"]?.string == near && nearMisses.first?["matched_prompt"]?.string == stored
+                )
+                // A near-miss served nothing, so it withdraws nothing: the stored prompt still hits.
+                #expect(try await Self.ask(live, stored) == "hit")
+            }
+        }
+    }
+
     @Test func aJudgeGroupDecidesInsteadOfTheCosineOfTheAnswers() async throws {
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
@@ -149,4 +206,9 @@ import Testing
             }
         }
     }
+}
+
+/// Requests an upstream of a test received.
+final class UpstreamCalls: Sendable {
+    let count = Mutex(0)
 }

@@ -55,6 +55,7 @@ import Testing
             let pending = try await live.get("/admin/cache/labels?status=pending").body["data"]?.array ?? []
             #expect(pending.count == 1)
             let label = try #require(pending.first)
+            #expect(label["id"] != nil && label["id"] == wrong.body["label_id"], "the answer names the label it made")
             #expect(label["prompt"] == .string(Self.paraphrase) && label["matched_prompt"] == .string(Self.stored))
             #expect(label["correct"] == false && label["status"] == "pending")
             #expect(try await live.get("/admin/cache/labels", key: first).status == 403)

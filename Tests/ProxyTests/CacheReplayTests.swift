@@ -1,6 +1,7 @@
 import Canonical
 import Embedding
 import Foundation
+import Logging
 import Testing
 
 @testable import Proxy
@@ -76,7 +77,7 @@ import Testing
             switch try await cache.lookup(key, threshold: cache.similarityFloor(groupThreshold: nil)) {
             case .hit(let hit):
                 served.append(hit.entry.prompt)
-            case .miss(let encoded):
+            case .miss(let encoded, _):
                 served.append(nil)
                 let response = ChatResponse(
                     id: "chatcmpl-\(served.count)", model: "chat", created: 0,
@@ -113,6 +114,26 @@ import Testing
         #expect(adaptive.wrongHits < statically.wrongHits, "a retired entry serves no more")
         try #require(loop.sequence.trials >= AuditedOperatingPoint.auditsPerStep)
         #expect(loop.strictness > 0, "all audits wrong: the bound is above the maximum")
+
+        // The embedder judge, answers by cluster. One that finds every pair of answers different (agreement
+        // above any cosine) errs on no wrong hit, and the loop runs as with the label.
+        let strict = CacheReplay.Judge.embedder(agreement: 1.01, error: nil)
+        let measured = CacheReplay.judgeError(of: strict, on: statically, in: prepared)
+        #expect(measured.wrong == statically.hits && measured.missed == 0 && measured.right == 0)
+        let judged = CacheReplay.run(
+            .adaptive(auditRate: 1, maxWrongHitRate: 0.05, seed: 1, judge: strict), on: prepared)
+        #expect(judged.matches == adaptive.matches && judged.loop == adaptive.loop)
+        // One that finds every pair the same misses every wrong hit, and its corrected interval says nothing.
+        let lenient = CacheReplay.Judge.embedder(agreement: -1, error: nil)
+        let blind = CacheReplay.judgeError(of: lenient, on: statically, in: prepared)
+        #expect(blind.missed == blind.wrong && blind.error.missed.upperBound == 1)
+        let fooled = CacheReplay.run(
+            .adaptive(
+                auditRate: 1, maxWrongHitRate: 0.05, seed: 1, judge: .embedder(agreement: -1, error: blind.error)),
+            on: prepared)
+        #expect(fooled.loop?.disagreements == 0 && fooled.retired == 0, "it never finds a hit wrong")
+        #expect(fooled.loop?.wrongHitInterval(judgeError: blind.error) == 0...1)
+        #expect(fooled.loop?.sequence.interval.upperBound ?? 1 < 0.5, "uncorrected, it would look right")
     }
 }
 
@@ -128,7 +149,85 @@ import Testing
         for _ in 0..<20_000 where point.strictness > 0 {
             if point.observe(wrong: false, maxWrongHitRate: 0.05) != nil { relaxed += 1 }
         }
-        #expect(point.strictness == 0 && relaxed == 10, "back to the configured point, one step at a time")
+        #expect(
+            point.strictness == 0 && relaxed == Int(AuditedOperatingPoint.maxStrictness / AuditedOperatingPoint.step),
+            "back to the configured point, one step at a time")
         #expect(point.sequence.interval.upperBound <= 0.05)
+        #expect(point.nearMisses.trials == 0)
+        for _ in 0..<200 { _ = point.observe(wrong: false, maxWrongHitRate: 0.05) }
+        #expect(point.strictness == 0, "no near-miss evidence: never looser than configured")
+    }
+
+    @Test func nearMissesThatWouldHaveBeenRightLoosenThePointAndWrongOnesBringItBack() throws {
+        var point = AuditedOperatingPoint()
+        for _ in 0..<1_000 { _ = point.observeNearMiss(wrong: false, maxWrongHitRate: 0.05) }
+        #expect(point.strictness == 0, "no audited hit yet: no evidence on the hits either way")
+        for _ in 0..<200 { _ = point.observe(wrong: false, maxWrongHitRate: 0.05) }
+        for _ in 0..<200 { _ = point.observeNearMiss(wrong: false, maxWrongHitRate: 0.05) }
+        #expect(point.strictness == -AuditedOperatingPoint.maxLoosening, "both bounds within: loosened to its limit")
+        // Near-misses start being wrong: their bound rises above the maximum and the point comes back.
+        var moves: [AuditedOperatingPoint.Move] = []
+        for _ in 0..<500 where point.strictness < 0 {
+            if let move = point.observeNearMiss(wrong: true, maxWrongHitRate: 0.05) { moves.append(move) }
+        }
+        #expect(point.strictness == 0 && moves.count == 5 && moves.allSatisfy { $0.to > $0.from })
+        #expect(point.nearMisses.interval.upperBound > 0.05)
+        // Wrong hits still tighten it above the configured point.
+        for _ in 0..<2_000 { _ = point.observe(wrong: true, maxWrongHitRate: 0.05) }
+        #expect(point.strictness == AuditedOperatingPoint.maxStrictness)
+
+        let saved = try JSONEncoder().encode(point)
+        #expect(try JSONDecoder().decode(AuditedOperatingPoint.self, from: saved) == point, "kept across restarts")
+    }
+
+    @Test func theJudgesErrorWidensAndShiftsTheEstimate() {
+        let error = JudgeError(missed: 0.2...0.2, falseAlarm: 0...0)
+        let shares = error.wrongHitShares(0.08...0.16)
+        #expect(abs(shares.lowerBound - 0.1) < 1e-12 && abs(shares.upperBound - 0.2) < 1e-12)
+        #expect(abs(error.wrongHitShare(0.08) - 0.1) < 1e-12)
+        // False alarms pull it down; a range of error rates widens it both ways.
+        let ranged = JudgeError(missed: 0.1...0.3, falseAlarm: 0.01...0.02)
+        let wide = ranged.wrongHitShares(0.08...0.16)
+        #expect(abs(wide.lowerBound - (0.08 - 0.02) / (1 - 0.1 - 0.02)) < 1e-12)
+        #expect(abs(wide.upperBound - (0.16 - 0.01) / (1 - 0.3 - 0.01)) < 1e-12)
+        #expect(JudgeError(missed: 0.6...0.6, falseAlarm: 0.5...0.5).wrongHitShares(0.1...0.2) == 0...1)
+        // From counts: exact intervals around the rates.
+        let counted = JudgeError(missed: 10, ofWrong: 50, falseAlarms: 0, ofRight: 200, confidence: 0.95)
+        #expect(counted.missed.contains(0.2) && counted.missed.lowerBound > 0.09 && counted.missed.upperBound < 0.35)
+        #expect(counted.falseAlarm.lowerBound == 0 && counted.falseAlarm.upperBound < 0.02)
+
+        // A judge known to miss wrong hits tightens the point sooner than the same disagreements taken as truth.
+        var plain = AuditedOperatingPoint()
+        var corrected = AuditedOperatingPoint()
+        for audit in 0..<2_000 {
+            let wrong = audit % 25 == 0
+            _ = plain.observe(wrong: wrong, maxWrongHitRate: 0.1)
+            _ = corrected.observe(
+                wrong: wrong, maxWrongHitRate: 0.1, judgeError: JudgeError(missed: 0.5...0.5, falseAlarm: 0...0))
+        }
+        #expect(plain.strictness == 0 && corrected.strictness > 0)
+        #expect(corrected.wrongHitEstimate(judgeError: JudgeError(missed: 0.5...0.5, falseAlarm: 0...0)) == 0.08)
+    }
+
+    @Test func theAuditorKeepsItsGroupsInTheDatabaseAndForgetsThemOnReset() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("gateway.sqlite").path
+        let store = try GatewayStore(path: path)
+        let auditor = try CacheAuditor(store: store, logger: Logger(label: "test"))
+        let settings = GatewayConfiguration.Cache()
+        for _ in 0..<10 { auditor.observe(model: "chat", wrong: true, settings: settings, now: 1) }
+        auditor.observe(model: "chat", wrong: false, nearMiss: true, settings: settings, now: 2)
+        #expect(auditor.strictness(for: "chat") == 0.02)
+        // A save older than the row (audits finish concurrently) does not overwrite it.
+        try store.saveAuditGroup("chat", AuditedOperatingPoint(), now: 3)
+
+        let reopened = try CacheAuditor(store: GatewayStore(path: path), logger: Logger(label: "test"))
+        #expect(reopened.strictness(for: "chat") == 0.02, "the operating point survives a restart")
+        let groups = try store.auditGroups()
+        #expect(groups["chat"]?.sequence.trials == 10 && groups["chat"]?.nearMisses.trials == 1)
+        reopened.reset(because: "the verifier changed")
+        #expect(reopened.strictness(for: "chat") == 0)
+        #expect(try store.auditGroups().isEmpty)
     }
 }

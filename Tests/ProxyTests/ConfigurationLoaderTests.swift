@@ -41,6 +41,19 @@ import Testing
         #expect(Set(rate.problems.map(\.path)) == ["telemetry.otlp.sample_rate", "telemetry.otlp.color"])
     }
 
+    @Test func readsTheAuditSettings() throws {
+        let audit = try #require(
+            try ConfigurationLoader.parse(
+                "cache: { max_wrong_hit_rate: 0.03, audit: { rate: 0.1, near_miss_rate: 0.25, max_cost_per_day: 2 } }"
+            ).cache.audit)
+        #expect(audit.rate == 0.1 && audit.nearMissRate == 0.25 && audit.maxCostPerDay == 2 && audit.judge == nil)
+        #expect(try ConfigurationLoader.parse("cache: { audit: { rate: 0.1 } }").cache.audit?.nearMissRate == nil)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("cache: { audit: { near_miss_rate: 1.5, judge: nobody } }")
+        }
+        #expect(Set(error.problems.map(\.path)) == ["cache.audit.near_miss_rate", "cache.audit.judge"])
+    }
+
     @Test func readsEndpointsAndTaskSettings() throws {
         let configuration = try ConfigurationLoader.parse(
             """

@@ -347,20 +347,22 @@ enum DashboardPage {
             });
             h.push('</tbody></table><p class="muted small">Verifier score, where it judged: ' +
               esc(hits.filter(function (x) { return isNum(x.verifier_score); }).map(function (x) { return x.verifier_score.toFixed(2); }).join(', ') || DASH) +
-              '. Near-misses below the operating point are not recorded.</p>');
+              '. Near-misses are recorded where audited (cache.audit.near_miss_rate), as labels of source near-miss.</p>');
             $('similarity').innerHTML = h.join('');
           }
           function renderAudit(a) {
             var groups = a.groups || [];
             if (!groups.length) { $('audit').innerHTML = '<p class="empty">No audits yet' + (a.rate ? '' : ' (cache.audit is off)') + '.</p>'; return; }
-            var h = ['<table><thead><tr><th>Model</th><th class="num">Audits</th><th class="num">Disagreements</th><th class="num">Estimate</th><th>95% interval</th><th class="num">Tightened by</th><th class="num">Allowed</th></tr></thead><tbody>'];
+            var h = ['<table><thead><tr><th>Model</th><th class="num">Audits</th><th class="num">Disagreements</th><th class="num">Estimate</th><th>95% interval</th><th class="num">Tightened by</th><th class="num">Allowed</th><th class="num">Near-miss audits</th><th class="num">Near-misses wrong</th></tr></thead><tbody>'];
             groups.forEach(function (g) {
-              var i = g.interval || [null, null], p = g.operating_point || {};
+              var i = g.interval || [null, null], p = g.operating_point || {}, n = g.near_misses || {};
               h.push('<tr data-audit-model="' + esc(g.model) + '" data-audits="' + g.audits + '" data-disagreements="' + g.disagreements +
-                '" data-estimate="' + (isNum(g.estimate) ? g.estimate : '') + '" data-upper="' + (isNum(i[1]) ? i[1] : '') + '"><td class="name">' + esc(g.model) +
+                '" data-estimate="' + (isNum(g.estimate) ? g.estimate : '') + '" data-upper="' + (isNum(i[1]) ? i[1] : '') +
+                '" data-near-miss-audits="' + (n.audits || 0) + '"><td class="name">' + esc(g.model) +
                 '</td><td class="num">' + fmtInt(g.audits) + '</td><td class="num">' + fmtInt(g.disagreements) + '</td><td class="num">' + fmtPct(g.estimate) +
                 '</td><td>' + fmtPct(i[0]) + ' &ndash; ' + fmtPct(i[1]) + '</td><td class="num">' + (isNum(p.strictness) ? p.strictness.toFixed(2) : DASH) +
-                '</td><td class="num">' + fmtPct(g.max_wrong_hit_rate) + '</td></tr>');
+                '</td><td class="num">' + fmtPct(g.max_wrong_hit_rate) + '</td><td class="num">' + fmtInt(n.audits || 0) +
+                '</td><td class="num">' + fmtPct(n.estimate) + '</td></tr>');
             });
             h.push('</tbody></table>');
             $('audit').innerHTML = h.join('');

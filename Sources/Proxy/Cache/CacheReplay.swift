@@ -10,7 +10,8 @@ import VectorIndex
 /// them, in half floats), the first
 /// that passes served. The adaptive policy runs the live audit controller, ``AuditedOperatingPoint``, with
 /// the cluster label as its judge: a sampled share of hits is audited, each audit moves the confidence
-/// sequence and the operating point, and an entry judged wrong stops serving semantic hits. Search is exact
+/// sequence and the operating point, and an entry judged wrong stops serving semantic hits; near-misses are
+/// audited at the same rate (which can loosen the point below the shipped one). Search is exact
 /// here, where the gateway's HNSW index finds these candidates at a recall above 0.99.
 public enum CacheReplay {
     public struct Prompt: Sendable, Equatable {
@@ -99,8 +100,19 @@ public enum CacheReplay {
         case cosine(Double)
         /// Candidates above the verifier's cosine floor, served at or above this verifier score.
         case verifier(Double)
-        /// The verifier at its shipped point, kept by audits of this share of hits at `maxWrongHitRate`.
-        case adaptive(auditRate: Double, maxWrongHitRate: Double, seed: UInt64)
+        /// The verifier at its shipped point, kept by audits of this share of hits (and of near-misses) at
+        /// `maxWrongHitRate`, judged by `judge`.
+        case adaptive(auditRate: Double, maxWrongHitRate: Double, seed: UInt64, judge: Judge = .label)
+    }
+
+    /// Who judges the loop's audits.
+    public enum Judge: Sendable, Equatable {
+        /// The cluster label: an audit is wrong exactly when the answer is another cluster's.
+        case label
+        /// The gateway's default judge, the embedder's cosine of the fresh and the cached answer at or above
+        /// `agreement`, where the upstream answers by cluster (a cluster's answer is its first prompt's text,
+        /// as the mock upstream answers each prompt of a cluster alike); its estimate corrected for `error`.
+        case embedder(agreement: Double, error: JudgeError?)
     }
 
     /// One policy over the stream.
@@ -162,6 +174,49 @@ public enum CacheReplay {
 
         /// Pairs scored so far.
         public var scoredPairs: Int { scores.count }
+
+        /// Each cluster's first prompt, whose text is the cluster's answer to the embedder judge.
+        private lazy var answers: [String: Int] = {
+            var first: [String: Int] = [:]
+            for (position, prompt) in stream.prompts.enumerated() where first[prompt.cluster] == nil {
+                first[prompt.cluster] = position
+            }
+            return first
+        }()
+
+        /// Whether `judge` finds the answer to `stored`'s prompt wrong for `later`'s.
+        func judgesWrong(_ later: Int, answeredBy stored: Int, judge: Judge) -> Bool {
+            let (asked, cached) = (stream.prompts[later].cluster, stream.prompts[stored].cluster)
+            switch judge {
+            case .label:
+                return asked != cached
+            case .embedder(let agreement, _):
+                let (fresh, answer) = (queries[answers[asked]!].vector, queries[answers[cached]!].vector)
+                return Double(zip(fresh, answer).reduce(Float(0)) { $0 + $1.0 * $1.1 }) < agreement
+            }
+        }
+    }
+
+    /// How often `judge` errs against the cluster label on the hits `outcome` served: the wrong hits it calls
+    /// right and the right ones it calls wrong, with their Clopper-Pearson intervals at `confidence`.
+    public static func judgeError(
+        of judge: Judge, on outcome: Outcome, in prepared: Prepared, confidence: Double = 0.95
+    ) -> (error: JudgeError, missed: Int, wrong: Int, falseAlarms: Int, right: Int) {
+        var (missed, wrong, falseAlarms, right) = (0, 0, 0, 0)
+        for (position, match) in outcome.matches.enumerated() {
+            guard let match else { continue }
+            let judgedWrong = prepared.judgesWrong(position, answeredBy: match, judge: judge)
+            if prepared.stream.prompts[position].cluster != prepared.stream.prompts[match].cluster {
+                wrong += 1
+                if !judgedWrong { missed += 1 }
+            } else {
+                right += 1
+                if judgedWrong { falseAlarms += 1 }
+            }
+        }
+        let error = JudgeError(
+            missed: missed, ofWrong: wrong, falseAlarms: falseAlarms, ofRight: right, confidence: confidence)
+        return (error, missed, wrong, falseAlarms, right)
     }
 
     /// Encodes `stream` and finds each prompt's earlier prompts at or above `lowestFloor`.
@@ -212,10 +267,13 @@ public enum CacheReplay {
         var generator: SeededRandom?
         var (hits, wrong, labelledWrong) = (0, 0, 0)
         var matches = [Int?](repeating: nil, count: prompts.count)
-        if case .adaptive(_, _, let seed) = policy {
+        var judge = Judge.label
+        if case .adaptive(_, _, let seed, let judgeOfLoop) = policy {
             loop = AuditedOperatingPoint()
             generator = SeededRandom(seed: seed)
+            judge = judgeOfLoop
         }
+        let judgeError: JudgeError? = if case .embedder(_, let error) = judge { error } else { nil }
         for position in prompts.indices {
             let strictness = loop?.strictness ?? 0
             let floor: Double
@@ -235,6 +293,16 @@ public enum CacheReplay {
             }
             guard let match else {
                 stored[position] = true
+                // The adaptive loop audits near-misses too: the best candidate scored just below the point.
+                if case .adaptive(let rate, let maximum, _, _) = policy, let threshold,
+                    let near = candidates.first(where: {
+                        prepared.score(position, against: $0.position) >= threshold - AuditedOperatingPoint.nearMissBand
+                    }), Double.random(in: 0..<1, using: &generator!) < rate
+                {
+                    _ = loop!.observeNearMiss(
+                        wrong: prepared.judgesWrong(position, answeredBy: near.position, judge: judge),
+                        maxWrongHitRate: maximum, judgeError: judgeError)
+                }
                 continue
             }
             hits += 1
@@ -244,11 +312,12 @@ public enum CacheReplay {
                 wrong += 1
                 if prepared.stream.labelledDifferent.contains([match.position, position]) { labelledWrong += 1 }
             }
-            if case .adaptive(let rate, let maximum, _) = policy,
+            if case .adaptive(let rate, let maximum, _, _) = policy,
                 Double.random(in: 0..<1, using: &generator!) < rate
             {
-                _ = loop!.observe(wrong: isWrong, maxWrongHitRate: maximum)
-                if isWrong { retired.insert(match.position) }
+                let judgedWrong = prepared.judgesWrong(position, answeredBy: match.position, judge: judge)
+                _ = loop!.observe(wrong: judgedWrong, maxWrongHitRate: maximum, judgeError: judgeError)
+                if judgedWrong { retired.insert(match.position) }
             }
         }
         return Outcome(

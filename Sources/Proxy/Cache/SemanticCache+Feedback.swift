@@ -129,14 +129,16 @@ extension SemanticCache {
         }
     }
 
-    /// Records an audit's judgement of a semantic hit as a pending labelled pair (the judge may err); an
-    /// entry judged wrong stops serving semantic hits, for everyone.
-    func recordAudit(of hit: Hit, wrong: Bool) throws {
+    /// Records an audit's judgement of a semantic hit, or of a near-miss, as a pending labelled pair (the
+    /// judge may err); an entry whose hit was judged wrong stops serving semantic hits, for everyone (a
+    /// near-miss served nothing, so it withdraws nothing).
+    func recordAudit(of hit: Hit, wrong: Bool, nearMiss: Bool = false) throws {
         guard let entryID = hit.entry.id, let query = hit.query, let matched = hit.entry.prompt else { return }
         var label = CacheLabel(
-            source: "audit", requestID: RequestID.current ?? "audit_" + ChatIdentifiers.random(24), keyID: "audit",
+            source: nearMiss ? "near-miss" : "audit",
+            requestID: RequestID.current ?? "audit_" + ChatIdentifiers.random(24), keyID: "audit",
             prompt: query, matchedPrompt: matched, entryID: entryID, correct: !wrong, similarity: hit.similarity,
-            verifierScore: hit.verifierScore, status: "pending", withdrawnFor: wrong ? Self.everyone : nil,
+            verifierScore: hit.verifierScore, status: "pending", withdrawnFor: wrong && !nearMiss ? Self.everyone : nil,
             createdAt: clock.wallTime())
         let withdrawal = Self.withdrawal(made: label)
         try store.database.write { db in

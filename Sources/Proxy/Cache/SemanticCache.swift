@@ -163,10 +163,12 @@ public final class SemanticCache: Sendable {
         var query: String?
     }
 
-    /// The outcome of a lookup; a miss keeps the prompt's encoding for storing the answer.
+    /// The outcome of a lookup; a miss keeps the prompt's encoding for storing the answer, and its near-miss:
+    /// with audits on, the best candidate scored within ``AuditedOperatingPoint/nearMissBand`` below the
+    /// operating point, whose answer an audit may judge against the fresh one.
     enum Lookup: Sendable {
         case hit(Hit)
-        case miss(encoded: EncodedText?)
+        case miss(encoded: EncodedText?, nearMiss: Hit? = nil)
     }
 
     /// The lowest cosine a semantic candidate needs: with the verifier, its candidate similarity (the
@@ -216,10 +218,13 @@ public final class SemanticCache: Sendable {
             return query
         }
         guard let (filter, count) = scopes.filter(for: key.scope) else { return .miss(encoded: query) }
+        let band = settings.audit == nil ? 0 : AuditedOperatingPoint.nearMissBand
+        // Without the verifier a near-miss is a candidate just below the cosine threshold.
+        let lowest = verifier == nil ? threshold - band : threshold
         let candidates = try await RequestTrace.child("cache.search") { span in
             let found = try index.search(
                 query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
-            ).filter { Double($0.similarity) >= threshold }
+            ).filter { Double($0.similarity) >= lowest }
             span?.attributes["routershift.cache.candidates"] = found.count
             return found
         }
@@ -227,20 +232,24 @@ public final class SemanticCache: Sendable {
         return try await RequestTrace.child("cache.verify") { span in
             let lookup = try verified(
                 candidates, query: query, prompt: prompt, key: key, index: index, now: now,
-                withdrawn: withdrawnEntries(prompt: prompt, caller: caller), strictness: strictness)
-            guard case .hit(var hit) = lookup else { return lookup }
+                withdrawn: withdrawnEntries(prompt: prompt, caller: caller),
+                operatingPoint: (threshold, strictness, band))
+            guard case .hit(let hit) = lookup else { return lookup }
             if let score = hit.verifierScore { span?.attributes["routershift.cache.verifier_score"] = score }
-            hit.query = prompt
             noteSemanticHit(hit, prompt: prompt, caller: caller)
             return .hit(hit)
         }
     }
 
-    /// The first candidate that is live, in the key's scope and (with the verifier) judged the same question.
+    /// The first candidate that is live, in the key's scope, at or above the cosine `threshold` and (with the
+    /// verifier) judged the same question, scored above the verifier's threshold plus `strictness`; on a miss,
+    /// the first candidate within `band` below that point is the near-miss.
     private func verified(
         _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
-        now: Double, withdrawn: Set<Int64>, strictness: Double
+        now: Double, withdrawn: Set<Int64>, operatingPoint: (threshold: Double, strictness: Double, band: Double)
     ) throws -> Lookup {
+        let (threshold, strictness, band) = operatingPoint
+        var nearMiss: Hit?
         // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
             try CacheEntry.filter(keys: candidates.map(\.label)).select(CacheEntry.columnsWithoutTokenStates)
@@ -255,7 +264,13 @@ public final class SemanticCache: Sendable {
                 entry.expiresAt > now,
                 let response = entry.decodedResponse
             else { continue }
-            var hit = Hit(entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity))
+            var hit = Hit(
+                entry: entry, response: response, semantic: true, similarity: Double(candidate.similarity),
+                query: prompt)
+            if hit.similarity < threshold {
+                if nearMiss == nil { nearMiss = hit }
+                continue
+            }
             if let verifier {
                 let verifying = DispatchTime.now().uptimeNanoseconds
                 let score = verify(
@@ -267,12 +282,16 @@ public final class SemanticCache: Sendable {
                     if hit.similarity >= cosineThreshold { return .hit(hit) }
                     continue
                 }
-                guard score >= verifier.threshold + strictness else { continue }
                 hit.verifierScore = score
+                let point = verifier.threshold + strictness
+                guard score >= point else {
+                    if nearMiss == nil, score >= point - band { nearMiss = hit }
+                    continue
+                }
             }
             return .hit(hit)
         }
-        return .miss(encoded: query)
+        return .miss(encoded: query, nearMiss: nearMiss)
     }
 
     /// The verifier's score of a candidate entry, or nil if the entry has no token states.

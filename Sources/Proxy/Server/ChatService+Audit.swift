@@ -5,7 +5,33 @@ import RouterShiftConfiguration
 /// Audits of semantic hits (``CacheAuditor``): the request answered upstream again in the background, its
 /// cost logged as audit spend (key `audit`, endpoint `cache-audit`, so no key's or team's budget counts it),
 /// and the judgement recorded: the embedder's cosine of the two answers, or a judge model group's verdict.
+/// Audits of near-misses judge the miss's fresh answer against its best candidate's cached one, with no
+/// second upstream call.
 extension ChatService {
+    func scheduleNearMissAudit(of plan: CachePlan, request: ChatRequest, fresh: ChatResponse) {
+        guard let nearMiss = plan.nearMiss, let auditor, let settings = plan.cache.settings.audit,
+            let embedder = plan.cache.embedder,
+            auditor.claimNearMiss(request, settings: settings, now: routing.clock.wallTime())
+        else { return }
+        let service = self
+        let cache = plan.cache
+        Task {
+            defer { auditor.release() }
+            do {
+                guard
+                    let agrees = try await service.judge(
+                        fresh, nearMiss, request: request, settings: settings, embedder: embedder, auditor: auditor)
+                else { return }
+                auditor.observe(
+                    model: request.model, wrong: !agrees, nearMiss: true, settings: cache.settings,
+                    now: service.routing.clock.wallTime())
+                try cache.recordAudit(of: nearMiss, wrong: !agrees, nearMiss: true)
+            } catch {
+                // A judge's upstream failure is in the request log; there is nothing to observe.
+            }
+        }
+    }
+
     func scheduleAudit(of hit: SemanticCache.Hit, request: ChatRequest) {
         guard let auditor, let cache, let settings = cache.settings.audit, let embedder = cache.embedder,
             auditor.claim(request, settings: settings, now: routing.clock.wallTime())
@@ -26,23 +52,32 @@ extension ChatService {
         request.stream = false
         do {
             let response = try await askAsAudit(request, auditor: auditor)
-            let fresh = response.choices.first?.message.text ?? ""
-            let cached = hit.response.choices.first?.message.text ?? ""
-            let agrees: Bool?
-            if let judge = settings.judge {
-                agrees = try await judged(
-                    question: hit.query ?? request.messages.last?.text ?? "", fresh, cached, judge: judge,
-                    auditor: auditor)
-            } else {
-                agrees = try await CacheAuditor.agree(fresh, cached, embedder: embedder, agreement: settings.agreement)
-            }
             // A judge that answers neither way is no evidence.
-            guard let agrees else { return }
-            auditor.observe(model: request.model, wrong: !agrees, maxWrongHitRate: cache.settings.maxWrongHitRate)
+            guard
+                let agrees = try await judge(
+                    response, hit, request: request, settings: settings, embedder: embedder, auditor: auditor)
+            else { return }
+            auditor.observe(
+                model: request.model, wrong: !agrees, settings: cache.settings, now: routing.clock.wallTime())
             try cache.recordAudit(of: hit, wrong: !agrees)
         } catch {
             // An upstream failure is in the request log (askAsAudit); there is nothing to observe.
         }
+    }
+
+    /// Whether `fresh` says what the cached answer of `hit` says: the judge group's verdict, or the embedder's
+    /// cosine of the two; nil when the judge answers neither way.
+    private func judge(
+        _ fresh: ChatResponse, _ hit: SemanticCache.Hit, request: ChatRequest, settings: GatewayConfiguration.Audit,
+        embedder: any Embedder, auditor: CacheAuditor
+    ) async throws -> Bool? {
+        let fresh = fresh.choices.first?.message.text ?? ""
+        let cached = hit.response.choices.first?.message.text ?? ""
+        guard let judge = settings.judge else {
+            return try await CacheAuditor.agree(fresh, cached, embedder: embedder, agreement: settings.agreement)
+        }
+        return try await judged(
+            question: hit.query ?? request.messages.last?.text ?? "", fresh, cached, judge: judge, auditor: auditor)
     }
 
     /// `request` answered upstream as audit spend (key `audit`, endpoint `cache-audit`).

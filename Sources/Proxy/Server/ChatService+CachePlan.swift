@@ -14,6 +14,10 @@ extension ChatService {
         /// The key id of the request, whose feedback withdrawals the lookup honours.
         let caller: String
         var encoded: EncodedText?
+        /// The miss's near-miss, when the request may be audited.
+        var nearMiss: SemanticCache.Hit?
+        /// Whether the request may be audited: neither it nor its key refused it.
+        let audits: Bool
         /// Whether this request leads its coalescing group and must release it.
         var leads = false
 
@@ -42,7 +46,9 @@ extension ChatService {
         let key = CacheKey(
             request: request, tenant: tenant(of: principal, scope: cache.settings.scope), settings: cache.settings,
             semanticEnabled: cache.embedder != nil)
-        var plan = CachePlan(cache: cache, key: key, directives: directives, caller: principal.keyID)
+        var plan = CachePlan(
+            cache: cache, key: key, directives: directives, caller: principal.keyID,
+            audits: directives.allowsAudit && principal.allowsCacheAudit)
         let strictness = auditor?.strictness(for: request.model) ?? 0
         let floor = cache.similarityFloor(groupThreshold: group?.cacheThreshold) + strictness
         if directives.mode != .refresh,
@@ -60,8 +66,9 @@ extension ChatService {
         {
         case .hit(let hit):
             return hit
-        case .miss(let encoded):
+        case .miss(let encoded, let nearMiss):
             plan.encoded = encoded
+            if plan.audits { plan.nearMiss = nearMiss }
         }
         plan.leads = await plan.cache.coalescer.join(plan.key.exact)
         if !plan.leads,

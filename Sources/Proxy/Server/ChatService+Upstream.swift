@@ -22,7 +22,9 @@ extension ChatService {
         if let plan {
             headers[Self.cacheHeader] = plan.result
             defer { if plan.leads { plan.cache.coalescer.finish(plan.key.exact) } }
-            if plan.stores, response.choices.allSatisfy({ $0.finishReason != nil }) {
+            let complete = response.choices.allSatisfy { $0.finishReason != nil }
+            if complete { scheduleNearMissAudit(of: plan, request: request, fresh: response) }
+            if plan.stores, complete {
                 let id = try? await plan.cache.store(
                     response, request: request, key: plan.key, encoded: plan.encoded, ttl: plan.directives.ttl,
                     cost: cost)
@@ -50,8 +52,9 @@ extension ChatService {
         }
         let firstToken = started.elapsedMilliseconds()
         let deployment = routed.deployment
-        // Only a stream the cache will store needs its content kept.
-        let capture = plan?.stores == true ? configuration.routing.maxStreamCaptureBytes : 0
+        // Only a stream the cache will store, or whose near-miss may be audited, needs its content kept.
+        let capture =
+            plan?.stores == true || plan?.nearMiss != nil ? configuration.routing.maxStreamCaptureBytes : 0
         let stream = ChatChunkStream(
             first: [routed.value.first], source: routed.value.source,
             accumulator: ChatStreamAccumulator(maxRetainedBytes: capture)
@@ -69,6 +72,9 @@ extension ChatService {
                 record, routed: deployment, attempts: routed.attempts, usage: usage, started: started,
                 firstToken: firstToken, permit: permit)
             guard let plan else { return }
+            if completed, answer.isComplete {
+                scheduleNearMissAudit(of: plan, request: request, fresh: answer.response)
+            }
             guard completed, plan.stores, answer.isComplete else {
                 if plan.leads { plan.cache.coalescer.finish(plan.key.exact) }
                 return

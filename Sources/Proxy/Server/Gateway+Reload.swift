@@ -83,6 +83,7 @@ extension Gateway {
             routing.replace(groups: groups, settings: merged.routing)
             admission.spend.replace(teams: merged.teams)
             let verifierChanged = cache?.retune(merged.cache, verifier: verifier) ?? false
+            if verifierChanged { auditor?.reset(because: "the verifier changed") }
             metrics.admit(models: Set(merged.models.map(\.name)))
             live.replace(with: merged)
             let report = ReloadReport(

@@ -92,6 +92,7 @@ public final class Gateway: Sendable {
             metrics: metrics, logger: logger)
         self.telemetry = telemetry
         let cache: SemanticCache?
+        let auditor: CacheAuditor?
         do {
             if configuration.cache.enabled {
                 let embedder =
@@ -102,12 +103,12 @@ public final class Gateway: Sendable {
             } else {
                 cache = nil
             }
+            auditor = cache?.embedder == nil ? nil : try CacheAuditor(store: store, logger: logger)
         } catch {
             upstream.shutdownNow()
             throw error
         }
         self.cache = cache
-        let auditor = cache?.embedder == nil ? nil : CacheAuditor(logger: logger)
         self.auditor = auditor
         let makeChat: @Sendable () -> ChatService = {
             ChatService(

@@ -3,11 +3,11 @@ import GRDB
 /// A labelled pair of prompts: a request's prompt and the cached prompt that answered it, judged the same
 /// question (`correct`) or not. Feedback makes them (`POST /v1/cache/feedback`); they enter verifier training
 /// only once the master key has approved them.
-public struct CacheLabel: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+public struct CacheLabel: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "cache_label"
 
     public var id: Int64?
-    /// `feedback`.
+    /// `feedback`, `audit` (a hit's audit) or `near-miss` (a near-miss's audit).
     public var source: String
     public var requestID: String
     /// The key that made the request (and gave the feedback, unless the master key did).

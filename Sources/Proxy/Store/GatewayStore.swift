@@ -54,6 +54,7 @@ public final class GatewayStore: Sendable {
         RequestRecord.registerMigrations(&migrator)
         StoredResponse.registerMigrations(&migrator)
         registerFeedbackMigrations(&migrator)
+        registerAuditMigrations(&migrator)
         return migrator
     }
 }

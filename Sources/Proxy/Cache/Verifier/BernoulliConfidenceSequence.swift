@@ -10,7 +10,7 @@ import Foundation
 /// when p is the true mean; by Ville's inequality it ever reaches `1 / alpha` with probability at most
 /// alpha. The interval is every p whose martingale is below `1 / alpha`: a single interval around S / n,
 /// because the log-likelihood is concave in p.
-public struct BernoulliConfidenceSequence: Sendable, Equatable {
+public struct BernoulliConfidenceSequence: Sendable, Equatable, Codable {
     public let alpha: Double
     /// The mixing prior Beta(a, b): its mass where the mean is expected narrows the interval there.
     public let priorA: Double
