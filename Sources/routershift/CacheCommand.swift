@@ -56,6 +56,7 @@ struct CacheCommand: AsyncParsableCommand {
                         "verifier per candidate p50 / p99",
                         "\(ms(report.verifierMillisecondsP50)) / \(ms(report.verifierMillisecondsP99))",
                     ],
+                    ["candidates verified", "\(report.verifications)"],
                 ])
         }
     }

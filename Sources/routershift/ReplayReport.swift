@@ -50,6 +50,7 @@ struct ReplayReport {
                     stream.prompts.isEmpty || command.replay != nil ? "-" : format(outcome.labelledWrongHitShare),
                 ]
             })
+        printVerifierWork(outcomes)
         guard !loops.isEmpty else { return }
         if let calibration = judge.calibration { calibration.print() }
         print(
@@ -110,6 +111,20 @@ struct ReplayReport {
             "the embedder's cosine of the answers at \(command.judgeAgreement), corrected for its measured error",
             calibration
         )
+    }
+
+    /// For the verifier's points: which candidate rank served the hits, and how many candidates a miss scored.
+    private func printVerifierWork(_ outcomes: [CacheReplay.Outcome]) {
+        let verified = outcomes.filter { describe($0.policy).0 == "verifier" }
+        guard !verified.isEmpty else { return }
+        print("\nVerifier work: hits by the rank of the candidate that served them, and candidates scored per miss:")
+        printTable(
+            ["point"] + (1...SemanticCache.candidates).map { "rank \($0)" } + ["scored per miss"],
+            verified.map { outcome in
+                let misses = max(outcome.prompts - outcome.hits, 1)
+                return [describe(outcome.policy).1] + outcome.servedRanks.map(String.init)
+                    + [String(format: "%.2f", Double(outcome.verifiedOnMisses) / Double(misses))]
+            })
     }
 
     private func loadStream() throws -> CacheReplay.Stream {

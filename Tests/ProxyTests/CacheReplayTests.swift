@@ -48,6 +48,45 @@ import Testing
         ("How do I learn C++ quickly?", "cpp"), ("How do I learn Rust quickly?", "rust"),
     ]
 
+    /// A miss scores 3 candidates at most, however many the search found above the floor.
+    @Test func theVerifierScoresAtMostThreeCandidatesALookup() async throws {
+        let embedder = try Self.embedder()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bounded-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var settings = GatewayConfiguration.Cache()
+        settings.scope = .global
+        // Every candidate above a floor of 0.1, and none passes a verifier threshold of 1.
+        settings.verifier.candidateThreshold = 0.1
+        settings.verifier.threshold = 1
+        let cache = try SemanticCache(
+            settings: settings, store: GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path),
+            embedder: embedder)
+        func request(_ text: String) -> ChatRequest {
+            ChatRequest(model: "chat", messages: [ChatMessage(role: .user, content: [.text(text)])])
+        }
+        let languages = ["Python", "Java", "Rust", "Go", "Ruby", "Swift", "Kotlin", "Scala", "Perl"]
+        for language in languages.dropLast() {
+            let stored = request("How do I learn \(language) programming quickly?")
+            let key = CacheKey(request: stored, tenant: "global", settings: settings, semanticEnabled: true)
+            let response = ChatResponse(
+                id: "chatcmpl-\(language)", model: "chat", created: 0,
+                choices: [
+                    ChatChoice(
+                        index: 0, message: ChatMessage(role: .assistant, content: [.text(language)]),
+                        finishReason: .stop)
+                ], usage: Usage(promptTokens: 1, completionTokens: 1))
+            _ = try await cache.store(response, request: stored, key: key, encoded: nil, ttl: nil, cost: 0)
+        }
+        let asked = request("How do I learn \(languages.last!) programming quickly?")
+        let key = CacheKey(request: asked, tenant: "global", settings: settings, semanticEnabled: true)
+        guard case .miss = try await cache.lookup(key, threshold: cache.similarityFloor(groupThreshold: nil)) else {
+            Issue.record("no candidate passes a verifier threshold of 1")
+            return
+        }
+        #expect(try cache.report().verifications == SemanticCache.maxVerified, "8 candidates, 3 scored")
+    }
+
     static func embedder() throws -> LocalEmbedder {
         try LocalEmbedder(files: ModelFiles(directory: URL(fileURLWithPath: ModelFiles.defaultDirectory)))
     }

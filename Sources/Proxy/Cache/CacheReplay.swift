@@ -5,10 +5,9 @@ import VectorIndex
 /// `routershift cache bench --replay`: a stream of prompts with cluster ids played through the semantic
 /// layer's decision, once per policy. A prompt is answered from the cache when a stored prompt passes the
 /// policy (the hit is wrong when the stored prompt is of another cluster); otherwise it is stored. The
-/// lookup is the gateway's: the 8 most similar stored prompts above the cosine floor, each scored in turn by
-/// the verifier's own scoring (the new prompt's token states as encoded, the stored one's as an entry keeps
-/// them, in half floats), the first
-/// that passes served. The adaptive policy runs the live audit controller, ``AuditedOperatingPoint``, with
+/// lookup is the gateway's: of the 8 most similar stored prompts above the cosine floor, the first 3 scored in
+/// turn by the verifier's own scoring (the new prompt's token states as encoded, the stored one's as an entry
+/// keeps them, in half floats), the first that passes served. The adaptive policy runs the live audit controller, ``AuditedOperatingPoint``, with
 /// the cluster label as its judge: a sampled share of hits is audited, each audit moves the confidence
 /// sequence and the operating point, and an entry judged wrong stops serving semantic hits; near-misses are
 /// audited at the same rate (which can loosen the point below the shipped one). Search is exact
@@ -127,6 +126,10 @@ public enum CacheReplay {
         public let labelledWrongHits: Int
         /// For each prompt, the earlier prompt it was answered with; nil for a miss.
         public let matches: [Int?]
+        /// Hits by the rank of the candidate that served them, most similar first.
+        public let servedRanks: [Int]
+        /// Candidates the verifier scored on lookups that missed.
+        public let verifiedOnMisses: Int
         /// The adaptive policy's controller at the end of the stream, and the entries it retired.
         public let loop: AuditedOperatingPoint?
         public let retired: Int
@@ -267,6 +270,8 @@ public enum CacheReplay {
         var generator: SeededRandom?
         var (hits, wrong, labelledWrong) = (0, 0, 0)
         var matches = [Int?](repeating: nil, count: prompts.count)
+        var servedRanks = [Int](repeating: 0, count: SemanticCache.candidates)
+        var verifiedOnMisses = 0
         var judge = Judge.label
         if case .adaptive(_, _, let seed, let judgeOfLoop) = policy {
             loop = AuditedOperatingPoint()
@@ -287,15 +292,18 @@ public enum CacheReplay {
             let candidates = prepared.earlier[position].lazy.filter { stored[$0.position] }.prefix(
                 SemanticCache.candidates
             ).filter { $0.similarity >= floor && !retired.contains($0.position) }
-            let match = candidates.first { candidate in
+            // The verifier scores the first few candidates at most, as the gateway's lookup does.
+            let scored = threshold == nil ? candidates.prefix(1) : candidates.prefix(SemanticCache.maxVerified)
+            let rank = scored.firstIndex { candidate in
                 guard let threshold else { return true }
                 return prepared.score(position, against: candidate.position) >= threshold
             }
-            guard let match else {
+            guard let rank else {
                 stored[position] = true
+                if threshold != nil { verifiedOnMisses += scored.count }
                 // The adaptive loop audits near-misses too: the best candidate scored just below the point.
                 if case .adaptive(let rate, let maximum, _, _) = policy, let threshold,
-                    let near = candidates.first(where: {
+                    let near = scored.first(where: {
                         prepared.score(position, against: $0.position) >= threshold - AuditedOperatingPoint.nearMissBand
                     }), Double.random(in: 0..<1, using: &generator!) < rate
                 {
@@ -305,7 +313,9 @@ public enum CacheReplay {
                 }
                 continue
             }
+            let match = scored[rank]
             hits += 1
+            servedRanks[scored.distance(from: scored.startIndex, to: rank)] += 1
             matches[position] = match.position
             let isWrong = prompts[match.position].cluster != prompts[position].cluster
             if isWrong {
@@ -322,6 +332,7 @@ public enum CacheReplay {
         }
         return Outcome(
             policy: policy, prompts: prompts.count, hits: hits, wrongHits: wrong, labelledWrongHits: labelledWrong,
-            matches: matches, loop: loop, retired: retired.count)
+            matches: matches, servedRanks: servedRanks, verifiedOnMisses: verifiedOnMisses, loop: loop,
+            retired: retired.count)
     }
 }

@@ -8,6 +8,8 @@ final class CacheStatistics: Sendable {
         var misses = 0
         var tokensSaved = 0
         var costSaved = 0.0
+        /// Candidates the verifier scored.
+        var verifications = 0
     }
 
     /// The most recent `window` latencies, overwritten in a ring.
@@ -62,7 +64,10 @@ final class CacheStatistics: Sendable {
 
     /// One candidate's verification: reading its token states, the features and the score.
     func recordVerification(milliseconds: Double) {
-        state.withLock { $0.verifications.record(milliseconds) }
+        state.withLock { state in
+            state.verifications.record(milliseconds)
+            state.pending.verifications += 1
+        }
     }
 
     /// The counts since the last call, for the database.

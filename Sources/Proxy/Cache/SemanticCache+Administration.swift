@@ -18,6 +18,8 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
     /// What verifying one candidate costs (reading its token states, features, score).
     public var verifierMillisecondsP50: Double?
     public var verifierMillisecondsP99: Double?
+    /// Candidates the verifier scored, at most ``SemanticCache/maxVerified`` a lookup.
+    public var verifications: Int
     /// The encoder that made the index's vectors (model and precision), as the cache recorded it.
     public var encoder: String?
     /// What an entry's row stores on average: request, response, token ids and token states.
@@ -38,6 +40,7 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
         case lookupMillisecondsP99 = "lookup_ms_p99"
         case verifierMillisecondsP50 = "verifier_ms_p50"
         case verifierMillisecondsP99 = "verifier_ms_p99"
+        case verifications
         case encoder
         case entryBytes = "entry_bytes_avg"
         case tokenStateBytes = "token_state_bytes_avg"
@@ -93,7 +96,8 @@ extension SemanticCache {
                 tokensSaved: Int(counters["tokens_saved"] ?? 0),
                 costSaved: counters["cost_saved"] ?? 0, lookupMillisecondsP50: counters["lookup_p50_ms"],
                 lookupMillisecondsP99: counters["lookup_p99_ms"], verifierMillisecondsP50: counters["verifier_p50_ms"],
-                verifierMillisecondsP99: counters["verifier_p99_ms"], encoder: encoder, entryBytes: sizes?[0],
+                verifierMillisecondsP99: counters["verifier_p99_ms"],
+                verifications: Int(counters["verifications"] ?? 0), encoder: encoder, entryBytes: sizes?[0],
                 tokenStateBytes: sizes?[1])
         }
     }

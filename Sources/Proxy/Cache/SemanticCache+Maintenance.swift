@@ -33,7 +33,7 @@ extension SemanticCache {
             for (name, value) in [
                 ("exact_hits", Double(counts.exactHits)), ("semantic_hits", Double(counts.semanticHits)),
                 ("misses", Double(counts.misses)), ("tokens_saved", Double(counts.tokensSaved)),
-                ("cost_saved", counts.costSaved),
+                ("cost_saved", counts.costSaved), ("verifications", Double(counts.verifications)),
             ] where value != 0 {
                 try increment.execute(arguments: [name, value])
             }

@@ -50,7 +50,10 @@ public final class SemanticCache: Sendable {
     /// Hits and last uses not yet written, flushed in batches off the request path.
     let pendingUses = Mutex<[Int64: (hits: Int, lastUsed: Double)]>([:])
     /// Candidates examined per semantic lookup.
-    static let candidates = 8
+    public static let candidates = 8
+    /// Candidates the verifier scores per lookup at most (about 0.4 ms each), which bounds a miss's cost. On
+    /// the QQP validation replay at the shipped point, 0.4% of hits came from a candidate ranked below third.
+    public static let maxVerified = 3
 
     /// Opens the cache in `store`, loading its index; `embedder` nil disables the semantic layer.
     ///
@@ -242,7 +245,8 @@ public final class SemanticCache: Sendable {
     }
 
     /// The first candidate that is live, in the key's scope, at or above the cosine `threshold` and (with the
-    /// verifier) judged the same question, scored above the verifier's threshold plus `strictness`; on a miss,
+    /// verifier, which scores ``maxVerified`` candidates at most) judged the same question, scored above the
+    /// verifier's threshold plus `strictness`; on a miss,
     /// the first candidate within `band` below that point is the near-miss.
     private func verified(
         _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
@@ -259,7 +263,9 @@ public final class SemanticCache: Sendable {
         let (verifier, positions, cosineThreshold) = tuning.withLock {
             ($0.verifier, $0.fitted?.positions ?? [], $0.settings.threshold)
         }
+        var verifications = 0
         for candidate in candidates {
+            guard verifications < Self.maxVerified else { break }
             guard !withdrawn.contains(candidate.label), let entry = byID[candidate.label], entry.scope == key.scope,
                 entry.expiresAt > now,
                 let response = entry.decodedResponse
@@ -275,6 +281,7 @@ public final class SemanticCache: Sendable {
                 let verifying = DispatchTime.now().uptimeNanoseconds
                 let score = verify(
                     query, prompt: prompt, against: entry, verifier: verifier, positions: positions, index: index)
+                if score != nil { verifications += 1 }
                 statistics.recordVerification(
                     milliseconds: Double(DispatchTime.now().uptimeNanoseconds - verifying) / 1e6)
                 guard let score else {
