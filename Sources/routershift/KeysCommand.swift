@@ -6,28 +6,21 @@ import RouterShiftConfiguration
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Manage virtual keys in the gateway's database.",
-        subcommands: [Create.self, List.self, Revoke.self])
+        subcommands: [Create.self, List.self, Update.self, Revoke.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once.")
 
         @OptionGroup var options: ConfigOptions
         @Option(help: "A name to recognise the key by.") var name: String
-        @Option(help: "The team the key belongs to.") var team: String?
-        @Option(help: "Comma-separated models the key may use (default: all).") var models: String?
-        @Option(help: "Requests per minute.") var rpm: Int?
-        @Option(help: "Tokens per minute.") var tpm: Int?
-        @Option(help: "Requests in flight at once.") var maxParallel: Int?
-        @Option(help: "Maximum spend in dollars per budget period.") var budget: Double?
-        @Option(help: "day, week, month or total.") var budgetPeriod: String?
+        @OptionGroup var settings: KeySettings
         @Flag(help: "Never audit this key's semantic hits (cache.audit re-asks a share of them upstream).")
         var noCacheAudit = false
 
         func run() throws {
             let draft = KeyDraft(
-                name: name, team: team,
-                models: models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
-                rpm: rpm, tpm: tpm, maxParallel: maxParallel, budget: budget, budgetPeriod: budgetPeriod,
+                name: name, team: settings.team, models: settings.modelList, rpm: settings.rpm, tpm: settings.tpm,
+                maxParallel: settings.maxParallel, budget: settings.budget, budgetPeriod: settings.budgetPeriod,
                 cacheAudit: noCacheAudit ? false : nil)
             let configuration = try options.loadWithoutSecrets()
             do {
@@ -61,6 +54,58 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a key's name, team, models, limits or budget; in force from its next request.",
+            discussion: "Options given change; --clear removes a limit, the team or the model list (all models).")
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The key's id (key_...) or secret prefix.") var key: String
+        @Option(help: "A new name.") var name: String?
+        @OptionGroup var settings: KeySettings
+        @Option(help: "Whether the key's semantic hits may be audited (true or false).") var cacheAudit: Bool?
+        @Option(help: "Comma-separated settings to remove: team, models, rpm, tpm, max-parallel, budget.")
+        var clear: String?
+
+        func run() throws {
+            var change = KeyChange()
+            change.name = name
+            // An option given sets the field (`.some`); one left out keeps it (nil).
+            if let team = settings.team { change.team = .some(team) }
+            if let models = settings.modelList { change.models = .some(models) }
+            if let rpm = settings.rpm { change.rpm = .some(rpm) }
+            if let tpm = settings.tpm { change.tpm = .some(tpm) }
+            if let maxParallel = settings.maxParallel { change.maxParallel = .some(maxParallel) }
+            if let budget = settings.budget { change.budget = .some(budget) }
+            if let budgetPeriod = settings.budgetPeriod { change.budgetPeriod = .some(budgetPeriod) }
+            if let cacheAudit { change.cacheAudit = .some(cacheAudit) }
+            for setting in clear?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) ?? [] {
+                switch setting {
+                case "team": change.team = .some(nil)
+                case "models": change.models = .some(nil)
+                case "rpm": change.rpm = .some(nil)
+                case "tpm": change.tpm = .some(nil)
+                case "max-parallel": change.maxParallel = .some(nil)
+                case "budget": (change.budget, change.budgetPeriod) = (.some(nil), .some(nil))
+                default:
+                    throw ValidationError(
+                        "--clear takes team, models, rpm, tpm, max-parallel or budget, not `\(setting)`")
+                }
+            }
+            guard !change.isEmpty else { throw ValidationError("nothing to change: give an option or --clear") }
+            let configuration = try options.loadWithoutSecrets()
+            let store = try options.openStore(configuration)
+            let updated: VirtualKey?
+            do {
+                updated = try store.updateKey(key, change) { try KeyDraft(of: $0).validate(against: configuration) }
+            } catch let error as GatewayError {
+                throw ValidationError(error.message)
+            }
+            guard let updated else { throw ValidationError("no key with id or prefix \(key)") }
+            print("updated \(updated.id) (\(updated.name))")
+        }
+    }
+
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a key by id or prefix; it is refused at once.")
@@ -85,5 +130,20 @@ func printTable(_ header: [String], _ rows: [[String]]) {
         print(
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
                 separator: "  "))
+    }
+}
+
+/// A key's team, models, limits and budget, as `keys create` and `keys update` take them.
+struct KeySettings: ParsableArguments {
+    @Option(help: "The team the key belongs to.") var team: String?
+    @Option(help: "Comma-separated models the key may use (default: all).") var models: String?
+    @Option(help: "Requests per minute.") var rpm: Int?
+    @Option(help: "Tokens per minute.") var tpm: Int?
+    @Option(help: "Requests in flight at once.") var maxParallel: Int?
+    @Option(help: "Maximum spend in dollars per budget period.") var budget: Double?
+    @Option(help: "day, week, month or total.") var budgetPeriod: String?
+
+    var modelList: [String]? {
+        models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     }
 }

@@ -78,6 +78,26 @@ def test_keys_create_refuses_what_the_admin_api_refuses(install):
     assert listed.returncode == 0 and " k " not in listed.stdout, listed.stdout
 
 
+def test_keys_update_changes_what_it_is_given_and_refuses_what_a_new_key_could_not_be(install):
+    binary, config, environment, elsewhere, _ = install
+    created = run(binary, environment, elsewhere, "keys", "create", "--name", "k", "--rpm", "5", "--tpm", "900",
+                  "-c", str(config))
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split()[1]
+    updated = run(binary, environment, elsewhere, "keys", "update", key_id, "--name", "k2", "--rpm", "7",
+                  "--models", "gpt-4o-mini", "--clear", "tpm", "-c", str(config))
+    assert updated.returncode == 0 and f"updated {key_id} (k2)" in updated.stdout, updated.stderr
+    listed = run(binary, environment, elsewhere, "keys", "list", "-c", str(config))
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(key_id))
+    assert " k2 " in row and " gpt-4o-mini " in row and " 7 " in row, row
+    for arguments, named in ((["--rpm", "0"], "rpm"), (["--team", "reserch"], "reserch"),
+                             (["--clear", "colour"], "colour"), ([], "nothing to change")):
+        refused = run(binary, environment, elsewhere, "keys", "update", key_id, *arguments, "-c", str(config))
+        assert refused.returncode != 0 and named in refused.stderr, (arguments, refused.stderr)
+    missing = run(binary, environment, elsewhere, "keys", "update", "key_nobody", "--rpm", "3", "-c", str(config))
+    assert missing.returncode != 0 and "no key" in missing.stderr
+
+
 def test_serve_names_the_data_folder_when_the_model_is_missing(install, tmp_path: Path):
     binary, config, environment, elsewhere, _ = install
     answer = run(binary, environment, elsewhere, "serve", "-c", str(config))

@@ -10,6 +10,7 @@ struct AdminRoutes {
         let admin = router.group("admin")
         admin.post("keys") { request, _ in try await createKey(request) }
         admin.get("keys") { request, _ in try listKeys(request) }
+        admin.patch("keys/:id") { request, context in try await updateKey(request, context) }
         admin.delete("keys/:id") { _, context in try revokeKey(context) }
         admin.post("keys/:id/revoke") { _, context in try revokeKey(context) }
         admin.get("routing") { _, _ in routingState() }
@@ -47,17 +48,8 @@ struct AdminRoutes {
 
     private func createKey(_ request: Request) async throws -> Response {
         let fields = try JSONFields(try await request.decodeJSONBody(limit: 64 * 1024))
-        var models: [String]?
-        if let values = try fields.array("models") {
-            models = try values.enumerated().map { index, value throws(GatewayError) in
-                guard let name = value.string else {
-                    throw GatewayError.invalid("`models[\(index)]` must be a string.", param: "models")
-                }
-                return name
-            }
-        }
         let draft = KeyDraft(
-            name: try fields.requiredString("name"), team: try fields.string("team"), models: models,
+            name: try fields.requiredString("name"), team: try fields.string("team"), models: try Self.models(fields),
             rpm: try fields.int("rpm"), tpm: try fields.int("tpm"), maxParallel: try fields.int("max_parallel"),
             budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"),
             cacheAudit: try fields.bool("cache_audit"))
@@ -66,6 +58,58 @@ struct AdminRoutes {
         var json = Self.json(key)
         json["key"] = .string(secret)
         return jsonResponse(.object(json), status: .created)
+    }
+
+    /// `PATCH /admin/keys/{id}`: the fields sent change (`null` clears a limit, the team or the model list),
+    /// the others stay; checked as a new key is. In force from the key's next request.
+    private func updateKey(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let fields = try JSONFields(try await request.decodeJSONBody(limit: 64 * 1024))
+        if let unknown = Set(fields.object.keys).subtracting(Self.changeableFields).sorted().first {
+            throw GatewayError.invalid(
+                "`\(unknown)` cannot be changed; a key's \(Self.changeableFields.sorted().joined(separator: ", ")) can.",
+                param: unknown)
+        }
+        func sent<T>(_ field: String, _ read: (String) throws(GatewayError) -> T?) throws(GatewayError) -> T?? {
+            guard let value = fields.object[field] else { return nil }
+            return value.isNull ? .some(nil) : .some(try read(field))
+        }
+        var change = KeyChange()
+        if let name = try sent("name", fields.string) {
+            guard let name, !name.isEmpty else { throw GatewayError.invalid("`name` cannot be empty.", param: "name") }
+            change.name = name
+        }
+        change.team = try sent("team", fields.string)
+        change.models = try sent("models") { _ throws(GatewayError) in try Self.models(fields) }
+        change.rpm = try sent("rpm") { field throws(GatewayError) in try fields.int(field) }
+        change.tpm = try sent("tpm") { field throws(GatewayError) in try fields.int(field) }
+        change.maxParallel = try sent("max_parallel") { field throws(GatewayError) in try fields.int(field) }
+        change.budget = try sent("budget") { field throws(GatewayError) in try fields.number(field) }
+        change.budgetPeriod = try sent("budget_period", fields.string)
+        change.cacheAudit = try sent("cache_audit", fields.bool)
+        let id = context.parameters.get("id") ?? ""
+        let configuration = gateway.configuration
+        guard
+            let key = try gateway.store.updateKey(
+                id, change, check: { try KeyDraft(of: $0).validate(against: configuration) })
+        else {
+            throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
+        }
+        return jsonResponse(.object(json(withSpend: key)))
+    }
+
+    static let changeableFields: Set<String> = [
+        "name", "team", "models", "rpm", "tpm", "max_parallel", "budget", "budget_period", "cache_audit",
+    ]
+
+    /// The `models` a key may use, nil when absent or null.
+    private static func models(_ fields: JSONFields) throws(GatewayError) -> [String]? {
+        guard let values = try fields.array("models") else { return nil }
+        return try values.enumerated().map { index, value throws(GatewayError) in
+            guard let name = value.string else {
+                throw GatewayError.invalid("`models[\(index)]` must be a string.", param: "models")
+            }
+            return name
+        }
     }
 
     private func listKeys(_ request: Request) throws -> Response {

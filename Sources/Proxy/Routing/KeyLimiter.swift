@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Per-key rate limits: requests per minute, tokens per minute and requests in flight, from the key's own
-/// settings. State lives in this process.
+/// settings as they are at each request. State lives in this process.
 final class KeyLimiter: Sendable {
     private struct Usage {
         var requests: TokenBucket?
@@ -21,8 +21,9 @@ final class KeyLimiter: Sendable {
         let now = clock.now()
         let refusal: GatewayError? = usage.withLock { table in
             var entry = table[key.id] ?? Usage()
-            if entry.requests == nil, let rpm = key.rpm { entry.requests = TokenBucket(capacity: rpm, now: now) }
-            if entry.tokens == nil, let tpm = key.tpm { entry.tokens = TokenBucket(capacity: tpm, now: now) }
+            // The key's limits as they are now: a changed key (PATCH /admin/keys) keeps what it has used.
+            entry.requests = TokenBucket.limiting(entry.requests, to: key.rpm, now: now)
+            entry.tokens = TokenBucket.limiting(entry.tokens, to: key.tpm, now: now)
             defer { table[key.id] = entry }
             if let limit = key.maxParallel, entry.inFlight >= limit {
                 return GatewayError(

@@ -13,6 +13,20 @@ struct TokenBucket: Sendable {
         updatedAt = now
     }
 
+    /// `bucket` for a limit of `capacity` a period: nil without a limit, a full new bucket where there was
+    /// none, `bucket` itself at the same capacity, else one of the new capacity that keeps what was used.
+    static func limiting(_ bucket: TokenBucket?, to capacity: Int?, period: Double = 60, now: Double)
+        -> TokenBucket?
+    {
+        guard let capacity else { return nil }
+        guard var bucket else { return TokenBucket(capacity: capacity, period: period, now: now) }
+        guard bucket.capacity != Double(capacity) else { return bucket }
+        bucket.refill(now: now)
+        var resized = TokenBucket(capacity: capacity, period: period, now: now)
+        resized.tokens = max(0, resized.capacity - (bucket.capacity - bucket.tokens))
+        return resized
+    }
+
     private mutating func refill(now: Double) {
         if now > updatedAt {
             tokens = min(capacity, tokens + (now - updatedAt) * refillPerSecond)

@@ -79,7 +79,7 @@ public struct KeyDraft: Sendable {
     }
 }
 
-/// Issuing, finding and revoking virtual keys.
+/// Issuing, finding, changing and revoking virtual keys.
 public protocol KeyStore: Sendable {
     /// Creates a key; the secret is returned once and never stored.
     func createKey(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String)
@@ -89,6 +89,10 @@ public protocol KeyStore: Sendable {
     func key(id: String) throws -> VirtualKey?
     /// Revokes the key with this id or secret prefix; returns it, or nil if none matched.
     func revokeKey(_ idOrPrefix: String, now: Double) throws -> VirtualKey?
+    /// Changes the key with this id or secret prefix once `check` accepts the changed key; returns it, or nil
+    /// if none matched.
+    func updateKey(_ idOrPrefix: String, _ change: KeyChange, check: (VirtualKey) throws -> Void) throws
+        -> VirtualKey?
 }
 
 extension GatewayStore: KeyStore {
