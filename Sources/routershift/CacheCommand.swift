@@ -98,7 +98,6 @@ struct CacheCommand: AsyncParsableCommand {
                 print("purged through the running gateway: \(answer.body)")
                 return
             }
-            let cache = try CacheCommand.localCache(configuration, withEmbedder: near != nil)
             let selection: CachePurge
             if all {
                 selection = .all
@@ -116,7 +115,10 @@ struct CacheCommand: AsyncParsableCommand {
             } else {
                 selection = .near(prompt: near!, threshold: threshold ?? configuration.cache.threshold)
             }
-            print("purged \(try await cache.purge(selection)) entries")
+            let purged = try await CacheCommand.withLocalCache(configuration, withEmbedder: near != nil) { cache in
+                try await cache.purge(selection)
+            }
+            print("purged \(purged) entries")
         }
     }
 
@@ -133,8 +135,11 @@ struct CacheCommand: AsyncParsableCommand {
             if let admin = await CacheCommand.runningGateway(configuration) {
                 text = try await admin.send("/admin/cache/export?vectors=\(vectors)", method: .GET, body: nil).body
             } else {
-                let cache = try CacheCommand.localCache(configuration, withEmbedder: false)
-                _ = try cache.export(includeVectors: vectors) { text += $0 + "\n" }
+                text = try await CacheCommand.withLocalCache(configuration, withEmbedder: false) { cache in
+                    var lines = ""
+                    _ = try cache.export(includeVectors: vectors) { lines += $0 + "\n" }
+                    return lines
+                }
             }
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
@@ -163,9 +168,10 @@ struct CacheCommand: AsyncParsableCommand {
                 print(try await admin.send("/admin/cache/import", method: .POST, body: Array(text.utf8)).body)
                 return
             }
-            let cache = try CacheCommand.localCache(configuration, withEmbedder: true)
             let progress = Progress(total: lines.count, label: "importing")
-            let (imported, skipped) = try await cache.importEntries(lines) { progress.update($0) }
+            let (imported, skipped) = try await CacheCommand.withLocalCache(configuration, withEmbedder: true) {
+                try await $0.importEntries(lines) { progress.update($0) }
+            }
             progress.finish()
             print("imported \(imported) entries, skipped \(skipped) already present")
         }
@@ -178,16 +184,28 @@ struct CacheCommand: AsyncParsableCommand {
         return await admin.isReachable() ? admin : nil
     }
 
-    /// The cache opened directly on the database, for when no gateway runs. Without `withEmbedder` the
-    /// embedding model is not loaded (nor needed on the machine): only what embeds text asks for it.
-    static func localCache(_ configuration: GatewayConfiguration, withEmbedder: Bool) throws -> SemanticCache {
+    /// `body` on the cache opened directly on the database, for when no gateway runs. Without `withEmbedder`
+    /// the embedding model is not loaded (nor needed on the machine): only what embeds text asks for it. The
+    /// HTTP client a remote embedder would use is shut down on every path.
+    static func withLocalCache<T>(
+        _ configuration: GatewayConfiguration, withEmbedder: Bool, _ body: (SemanticCache) async throws -> T
+    ) async throws -> T {
         let store = try GatewayStore(path: configuration.databasePath)
         guard withEmbedder, configuration.cache.semantic else {
-            return try SemanticCache.openWithoutEmbedder(settings: configuration.cache, store: store)
+            return try await body(try SemanticCache.openWithoutEmbedder(settings: configuration.cache, store: store))
         }
-        return try SemanticCache(
-            settings: configuration.cache, store: store,
-            embedder: try CacheEmbedder.make(configuration.cache.embedder, client: UpstreamClient()))
+        let client = UpstreamClient()
+        do {
+            let cache = try SemanticCache(
+                settings: configuration.cache, store: store,
+                embedder: try CacheEmbedder.make(configuration.cache.embedder, client: client))
+            let result = try await body(cache)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 }
 
