@@ -50,40 +50,39 @@ struct CacheBenchmark: AsyncParsableCommand {
         defer { mock.stop() }
 
         var rows: [ResultRow] = []
-        let port = try freePort()
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "bench-cache-\(UUID().uuidString).yaml")
-        try """
-        server: { host: 127.0.0.1, port: \(port), master_key: sk-bench-master-key }
-        database: { path: \(config.path).sqlite }
-        providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
-        models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
-        cache: { enabled: true, threshold: \(threshold), scope: global, embedder: { kind: local, model_dir: \(modelDir) },
-                 verifier: { enabled: \(verifier) } }
-        logging: { level: warning }
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let gateway = try ServerProcess(
-            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores.server)
-        let base = "http://127.0.0.1:\(port)"
-        try await waitUntilHealthy(base + "/health", client: client, timeout: 60)
-        rows += try await measure(engine: "routershift", base: base, pairs: selected, client: client, seconds: seconds)
-        { head in
-            head.headers.first(name: "x-routershift-cache") ?? "miss"
+        // The same prompts without the cache: what a miss costs over answering without one.
+        do {
+            let uncached = try await BenchGateway.start(
+                binary: binary, upstream: upstream, cache: "{ enabled: false }", cores: cores.server, client: client)
+            defer { uncached.stop() }
+            progress("routershift without the cache: the same prompts")
+            rows.append(try await measureUncached(base: uncached.base, pairs: selected, client: client))
         }
-        // The gateway's own account of what verifying a candidate cost, from its cache statistics.
-        var statsRequest = HTTPClientRequest(url: base + "/admin/cache/stats")
-        statsRequest.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
-        let statsBody = try await client.execute(statsRequest, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
-        if let stats = try JSONSerialization.jsonObject(with: Data(statsBody.readableBytesView)) as? [String: Any],
-            let index = rows.lastIndex(where: { $0["kind"]?.text == "semantic-hit" })
-        {
-            for name in ["verifier_ms_p50", "verifier_ms_p99"] {
-                if let value = stats[name] as? Double { rows[index].set(name, .double(value, digits: 3)) }
+        do {
+            let gateway = try await BenchGateway.start(
+                binary: binary, upstream: upstream,
+                cache: """
+                    { enabled: true, threshold: \(threshold), scope: global, embedder: { kind: local, model_dir: \(modelDir) },
+                      verifier: { enabled: \(verifier) } }
+                    """, cores: cores.server, client: client)
+            defer { gateway.stop() }
+            let base = gateway.base
+            rows += try await measure(
+                engine: "routershift", base: base, pairs: selected, client: client, seconds: seconds
+            ) { head in
+                head.headers.first(name: "x-routershift-cache") ?? "miss"
             }
-        }
-        gateway.stop()
-        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
-            try? FileManager.default.removeItem(atPath: config.path + suffix)
+            // The gateway's own account of what verifying a candidate cost, from its cache statistics.
+            var statsRequest = HTTPClientRequest(url: base + "/admin/cache/stats")
+            statsRequest.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
+            let statsBody = try await client.execute(statsRequest, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+            if let stats = try JSONSerialization.jsonObject(with: Data(statsBody.readableBytesView)) as? [String: Any],
+                let index = rows.lastIndex(where: { $0["kind"]?.text == "semantic-hit" })
+            {
+                for name in ["verifier_ms_p50", "verifier_ms_p99"] {
+                    if let value = stats[name] as? Double { rows[index].set(name, .double(value, digits: 3)) }
+                }
+            }
         }
 
         if !output.noPeer {
@@ -109,6 +108,31 @@ struct CacheBenchmark: AsyncParsableCommand {
             }
         }
         report(rows)
+    }
+
+    /// Each prompt once through a gateway without the cache: the baseline a miss is compared with.
+    private func measureUncached(base: String, pairs: [Prompt], client: HTTPClient) async throws -> ResultRow {
+        var latencies: [Double] = []
+        for text in ["warm up the connection"] + pairs.map(\.origin) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            let response = try await client.execute(Self.chatRequest(base, text), timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 24)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+        }
+        return row("routershift", "no-cache", Array(latencies.dropFirst()), total: pairs.count)
+    }
+
+    /// A chat completion asking `text` of the `bench` group at `base`, with the master key.
+    private static func chatRequest(_ base: String, _ text: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = try! JSONSerialization.data(withJSONObject: [
+            "model": "bench", "messages": [["role": "user", "content": text]],
+        ])
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
     }
 
     private struct Prompt: Sendable {
@@ -140,17 +164,7 @@ struct CacheBenchmark: AsyncParsableCommand {
         engine: String, base: String, pairs: [Prompt], client: HTTPClient, seconds: Double,
         outcome: @escaping @Sendable (HTTPClientResponse.Head) -> String
     ) async throws -> [ResultRow] {
-        @Sendable func request(_ text: String) -> HTTPClientRequest {
-            var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            let body = try! JSONSerialization.data(withJSONObject: [
-                "model": "bench", "messages": [["role": "user", "content": text]],
-            ])
-            request.body = .bytes(ByteBuffer(bytes: body))
-            return request
-        }
+        @Sendable func request(_ text: String) -> HTTPClientRequest { Self.chatRequest(base, text) }
         func timed(_ text: String) async throws -> (Double, String) {
             let begin = DispatchTime.now().uptimeNanoseconds
             let response = try await client.execute(request(text), timeout: .seconds(60))
@@ -256,6 +270,14 @@ struct CacheBenchmark: AsyncParsableCommand {
         let mine = closed.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "semantic-hit" }
         let theirs = closed.first { $0["engine"]?.text == "gptcache" && $0["kind"]?.text == "semantic-hit" }
         print("semantic-hit throughput: \(ratio(mine?.number("rps"), theirs?.number("rps"))) of GPTCache's")
+        let miss = closed.first { $0["engine"]?.text == "routershift" && $0["kind"]?.text == "miss" }
+        let uncached = closed.first { $0["kind"]?.text == "no-cache" }
+        if let miss = miss?.number("latency_ms_p50"), let uncached = uncached?.number("latency_ms_p50") {
+            print(
+                String(
+                    format: "miss overhead over no cache: p50 %.2f ms (%.2f against %.2f)", miss - uncached, miss,
+                    uncached))
+        }
         if let p50 = mine?.number("verifier_ms_p50"), let p99 = mine?.number("verifier_ms_p99") {
             print(
                 String(

@@ -140,6 +140,49 @@ func startMockUpstream(binary: String, cores: CPUSet? = nil) throws -> (ServerPr
     return (mock, url)
 }
 
+/// A RouterShift gateway a benchmark starts in front of the mock upstream, serving the model group `bench`
+/// with the master key `sk-bench-master-key`; its configuration and database are temporary files that
+/// ``stop()`` removes.
+struct BenchGateway {
+    let process: ServerProcess
+    let base: String
+    private let config: URL
+
+    /// Starts the gateway with these `cache` settings (YAML flow) and waits until it is healthy.
+    static func start(
+        binary: String, upstream: String, cache: String, cores: CPUSet?, client: HTTPClient
+    ) async throws -> BenchGateway {
+        let port = try freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bench-gateway-\(UUID().uuidString).yaml")
+        try """
+        server: { host: 127.0.0.1, port: \(port), master_key: sk-bench-master-key }
+        database: { path: \(config.path).sqlite }
+        providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
+        models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
+        cache: \(cache)
+        logging: { level: warning }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let process = try ServerProcess(
+            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores)
+        let gateway = BenchGateway(process: process, base: "http://127.0.0.1:\(port)", config: config)
+        do {
+            try await waitUntilHealthy(gateway.base + "/health", client: client, timeout: 60)
+        } catch {
+            gateway.stop()
+            throw error
+        }
+        return gateway
+    }
+
+    func stop() {
+        process.stop()
+        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
+            try? FileManager.default.removeItem(atPath: config.path + suffix)
+        }
+    }
+}
+
 /// A free TCP port on the loopback interface.
 func freePort() throws -> Int {
     let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

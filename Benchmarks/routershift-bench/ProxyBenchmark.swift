@@ -83,21 +83,9 @@ struct ProxyBenchmark: AsyncParsableCommand {
         }
         for rate in offered { rows.append(openRow("mock-direct", result: direct.open[rate]!, baseline: nil)) }
 
-        let gatewayPort = try freePort()
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "bench-gateway-\(UUID().uuidString).yaml")
-        try """
-        server: { host: 127.0.0.1, port: \(gatewayPort), master_key: sk-bench-master-key }
-        database: { path: \(config.path).sqlite }
-        providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
-        models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
-        cache: { enabled: false }
-        logging: { level: warning }
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let gateway = try ServerProcess(
-            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores.server)
-        let gatewayURL = "http://127.0.0.1:\(gatewayPort)"
-        try await waitUntilHealthy(gatewayURL + "/health", client: client, timeout: 60)
+        let started = try await BenchGateway.start(
+            binary: binary, upstream: upstream, cache: "{ enabled: false }", cores: cores.server, client: client)
+        let (gateway, gatewayURL) = (started.process, started.base)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let idle = gateway.residentMegabytes
         let ours = try await measure("routershift", chat(gatewayURL, key: "sk-bench-master-key")) {
@@ -113,10 +101,7 @@ struct ProxyBenchmark: AsyncParsableCommand {
         for rate in offered {
             rows.append(openRow("routershift", result: ours.open[rate]!, baseline: direct.open[rate]!))
         }
-        gateway.stop()
-        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
-            try? FileManager.default.removeItem(atPath: config.path + suffix)
-        }
+        started.stop()
 
         if !output.noPeer {
             let peerPort = try freePort()
