@@ -22,6 +22,9 @@ struct CacheBenchmark: AsyncParsableCommand {
     @Option(help: "Whether RouterShift's verifier judges semantic hits (true/false).") var verifier = true
     @Option(help: "Seconds of semantic-hit load at concurrency 16.") var seconds = 10.0
     @Option(help: "Directory of the model files.") var modelDir = ModelFiles.defaultDirectory
+    /// ``modelDir`` from the working directory: the gateway reads paths in its configuration from the
+    /// configuration's own folder, a temporary one.
+    private var modelPath: String { URL(fileURLWithPath: modelDir).standardizedFileURL.path }
     @Option(
         help:
             "Comma-separated open-loop rates (requests/s) of semantic hits; latency counts from each intended send time."
@@ -62,7 +65,7 @@ struct CacheBenchmark: AsyncParsableCommand {
             let gateway = try await BenchGateway.start(
                 binary: binary, upstream: upstream,
                 cache: """
-                    { enabled: true, threshold: \(threshold), scope: global, embedder: { kind: local, model_dir: \(modelDir) },
+                    { enabled: true, threshold: \(threshold), scope: global, embedder: { kind: local, model_dir: \(modelPath) },
                       verifier: { enabled: \(verifier) } }
                     """, cores: cores.server, client: client)
             defer { gateway.stop() }
@@ -93,7 +96,7 @@ struct CacheBenchmark: AsyncParsableCommand {
                 [
                     "gptcache", "Benchmarks/peers/gptcache_peer.py", "--upstream", upstream + "/v1", "--port",
                     String(peerPort),
-                    "--threshold", String(threshold), "--model-dir", modelDir,
+                    "--threshold", String(threshold), "--model-dir", modelPath,
                 ], cores: cores.server)
             defer { peer.stop() }
             let ready = try ResultRow(json: Substring(try peer.line(timeout: 900)))
