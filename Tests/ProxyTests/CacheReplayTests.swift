@@ -248,6 +248,22 @@ import Testing
         #expect(corrected.wrongHitEstimate(judgeError: JudgeError(missed: 0.5...0.5, falseAlarm: 0...0)) == 0.08)
     }
 
+    @Test func answersWithoutTextAreNoEvidenceForTheJudge() {
+        func answer(_ text: String) -> ChatResponse {
+            ChatResponse(
+                id: "c", model: "m", created: 0,
+                choices: [
+                    ChatChoice(
+                        index: 0,
+                        message: ChatMessage(role: .assistant, content: text.isEmpty ? [] : [.text(text)]),
+                        finishReason: .stop)
+                ], usage: nil)
+        }
+        #expect(CacheAuditor.comparableTexts(answer("Yes."), answer("No.")).map { [$0.0, $0.1] } == ["Yes.", "No."])
+        #expect(CacheAuditor.comparableTexts(answer(""), answer("")) == nil, "two tool calls, say")
+        #expect(CacheAuditor.comparableTexts(answer("Yes."), answer("  ")) == nil)
+    }
+
     @Test func theAuditorKeepsItsGroupsInTheDatabaseAndForgetsThemOnReset() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }

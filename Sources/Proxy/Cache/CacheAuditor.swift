@@ -77,6 +77,14 @@ final class CacheAuditor: Sendable {
         }
     }
 
+    /// The texts of the first choices of two answers, nil when either has none (a tool call, say): two empty
+    /// texts would look alike to any judge, which is no evidence.
+    static func comparableTexts(_ fresh: ChatResponse, _ cached: ChatResponse) -> (String, String)? {
+        let texts = [fresh, cached].map { $0.choices.first?.message.text ?? "" }
+        guard texts.allSatisfy({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) else { return nil }
+        return (texts[0], texts[1])
+    }
+
     /// Whether `fresh` and `cached` say the same: the cosine of their embeddings at or above `agreement`.
     static func agree(_ fresh: String, _ cached: String, embedder: any Embedder, agreement: Double) async throws -> Bool
     {

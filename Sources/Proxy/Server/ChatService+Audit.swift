@@ -66,13 +66,12 @@ extension ChatService {
     }
 
     /// Whether `fresh` says what the cached answer of `hit` says: the judge group's verdict, or the embedder's
-    /// cosine of the two; nil when the judge answers neither way.
+    /// cosine of the two; nil when the judge answers neither way or an answer has no text to compare.
     private func judge(
         _ fresh: ChatResponse, _ hit: SemanticCache.Hit, request: ChatRequest, settings: GatewayConfiguration.Audit,
         embedder: any Embedder, auditor: CacheAuditor
     ) async throws -> Bool? {
-        let fresh = fresh.choices.first?.message.text ?? ""
-        let cached = hit.response.choices.first?.message.text ?? ""
+        guard let (fresh, cached) = CacheAuditor.comparableTexts(fresh, hit.response) else { return nil }
         guard let judge = settings.judge else {
             return try await CacheAuditor.agree(fresh, cached, embedder: embedder, agreement: settings.agreement)
         }
