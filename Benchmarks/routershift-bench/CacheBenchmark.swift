@@ -75,7 +75,8 @@ struct CacheBenchmark: AsyncParsableCommand {
             ) { head in
                 head.headers.first(name: "x-routershift-cache") ?? "miss"
             }
-            // The gateway's own account of what verifying a candidate cost, from its cache statistics.
+            // The gateway's own account of what verifying a candidate cost and what an entry stores, from its
+            // cache statistics.
             var statsRequest = HTTPClientRequest(url: base + "/admin/cache/stats")
             statsRequest.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
             let statsBody = try await client.execute(statsRequest, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
@@ -84,6 +85,9 @@ struct CacheBenchmark: AsyncParsableCommand {
             {
                 for name in ["verifier_ms_p50", "verifier_ms_p99"] {
                     if let value = stats[name] as? Double { rows[index].set(name, .double(value, digits: 3)) }
+                }
+                for name in ["entry_bytes_avg", "token_state_bytes_avg", "index_node_bytes_avg"] {
+                    if let value = stats[name] as? Double { rows[index].set(name, .double(value, digits: 0)) }
                 }
             }
         }
@@ -286,6 +290,13 @@ struct CacheBenchmark: AsyncParsableCommand {
                 String(
                     format: "verifier, per candidate verified (from /admin/cache/stats): p50 %.3f ms, p99 %.3f ms", p50,
                     p99))
+        }
+        if let entry = mine?.number("entry_bytes_avg") {
+            print(
+                String(
+                    format:
+                        "bytes per cache entry (from /admin/cache/stats): %.0f, of which token states %.0f, index node %.0f",
+                    entry, mine?.number("token_state_bytes_avg") ?? 0, mine?.number("index_node_bytes_avg") ?? 0))
         }
     }
 }

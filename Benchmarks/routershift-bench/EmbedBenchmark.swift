@@ -175,7 +175,7 @@ struct EmbedBenchmark: AsyncParsableCommand {
         line("  per CPU second", tokens: 32, batch: batchSize, figure: "sentences_per_cpu_s")
         let automatic = EmbeddingPrecision.automatic.rawValue
         printTable(
-            title: "shipped default: precision fp32 (auto would take \(automatic) on this CPU)",
+            title: "shipped default: precision auto, which takes \(automatic) on this CPU",
             columns: [
                 "figure", "rs fp32", "rs int8", "ort fp32", "ort int8", "rs int8 / ort fp32", "rs int8 / ort int8",
                 "rs fp32 / ort fp32",

@@ -6,7 +6,7 @@ import Foundation
 protocol EmbedEngine: AnyObject {
     var engine: String { get }
     var precision: String { get }
-    /// Whether this is what RouterShift ships by default (`precision: fp32`).
+    /// Whether this is what RouterShift ships by default (`precision: auto` on this CPU).
     var isDefault: Bool { get }
     func time(_ texts: [String], calls: Int, warmup: Int) async throws -> [(wall: Double, cpu: Double)]
 }
@@ -24,7 +24,7 @@ final class LocalEmbedEngine: EmbedEngine {
     let embedder: LocalEmbedder
     let engine = "routershift"
     var precision: String { embedder.precision.rawValue }
-    var isDefault: Bool { embedder.precision == .fp32 }
+    var isDefault: Bool { embedder.precision == EmbeddingPrecision.automatic }
 
     init(modelDirectory: String, precision: EmbeddingPrecision) throws {
         embedder = try LocalEmbedder(

@@ -485,7 +485,7 @@ public enum ConfigurationLoader {
                 allowed: ["kind", "model_dir", "threads", "precision", "base_url", "model", "api_key", "dimension"])
             switch reader.string(embedder["kind"], path: "cache.embedder.kind") ?? "local" {
             case "local":
-                let precisionName = reader.string(embedder["precision"], path: "cache.embedder.precision") ?? "fp32"
+                let precisionName = reader.string(embedder["precision"], path: "cache.embedder.precision") ?? "auto"
                 let precision = EmbeddingPrecision(rawValue: precisionName)
                 if precision == nil {
                     reader.problem("cache.embedder.precision", embedder["precision"], "must be auto, int8 or fp32")
@@ -494,7 +494,7 @@ public enum ConfigurationLoader {
                     modelDirectory: reader.string(embedder["model_dir"], path: "cache.embedder.model_dir")
                         ?? DataHome.modelDirectory(),
                     threads: reader.int(embedder["threads"], path: "cache.embedder.threads", range: 1...64)
-                        ?? GatewayConfiguration.defaultEmbedderThreads, precision: precision ?? .fp32)
+                        ?? GatewayConfiguration.defaultEmbedderThreads, precision: precision ?? .auto)
             case "remote":
                 let baseURL = reader.requiredString(
                     embedder["base_url"], path: "cache.embedder.base_url", parent: embedderNode)

@@ -185,8 +185,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     public enum EmbedderKind: Sendable, Equatable {
         /// `threads`: forward passes that may run at once (concurrent prompts are also batched);
-        /// `precision`: the encoder's arithmetic, fp32 by default (`auto` takes int8 where the CPU has a kernel for it).
-        case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .fp32)
+        /// `precision`: the encoder's arithmetic, `auto` by default: the precision of the index's vectors when it
+        /// holds any, else int8 where the CPU has a kernel for it and fp32 elsewhere.
+        case local(modelDirectory: String, threads: Int, precision: EmbeddingPrecision = .auto)
         case remote(baseURL: String, model: String, apiKey: String?, dimension: Int)
     }
 

@@ -48,6 +48,8 @@ extension CacheCommand {
         @Option(help: "The confidence with which the recommended threshold keeps --max-false-hit-rate.")
         var confidence = 0.95
         @Option(help: "Use only the first N pairs or prompts.") var limit: Int?
+        @Option(help: "The form the candidates' token states are stored in, as the cache would store them.")
+        var storedForm = TokenStateCoding.Form.stored
         @Flag(help: "Print JSON Lines.") var json = false
 
         func run() async throws {
@@ -115,7 +117,7 @@ extension CacheCommand {
                 FileHandle.standardError.write(Data("scoring the pairs with the verifier\n".utf8))
                 let (scores, outOfFold) = try await VerifierTraining.scores(
                     for: labelled, file: path, verifier: verifier, embedder: tokens,
-                    featureCache: limit == nil ? ".build-peers/verifier-features" : nil)
+                    featureCache: limit == nil ? ".build-peers/verifier-features" : nil, form: storedForm)
                 verified = (
                     ThresholdReport(
                         scores: scores, labels: labelled.map(\.isDuplicate),
@@ -150,12 +152,13 @@ extension CacheCommand {
             printRecommendation(verifierTest, label: "verifier")
             if let tokens = embedder as? any TokenEmbedder {
                 let timed = Array(labelled.prefix(1000))
-                let latency = try await ThresholdBenchmark.verifierLatency(timed, embedder: tokens, verifier: verifier!)
+                let latency = try await ThresholdBenchmark.verifierLatency(
+                    timed, embedder: tokens, verifier: verifier!, form: storedForm)
                 print(
                     String(
                         format:
-                            "verifier per candidate (features and score, %d pairs, one at a time): p50 %.3f ms, p99 %.3f ms",
-                        timed.count, latency.p50, latency.p99))
+                            "verifier per candidate (decode, features and score, %d pairs, one at a time, states %@): p50 %.3f ms, p99 %.3f ms",
+                        timed.count, storedForm.rawValue, latency.p50, latency.p99))
             }
         }
 
@@ -231,3 +234,5 @@ extension CacheCommand {
 func printJSON(_ object: [String: JSONValue]) {
     print(String(decoding: JSONValue.object(object).serialized(sortedKeys: true), as: UTF8.self))
 }
+
+extension TokenStateCoding.Form: ExpressibleByArgument {}

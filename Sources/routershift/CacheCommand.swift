@@ -38,9 +38,11 @@ struct CacheCommand: AsyncParsableCommand {
                     ["entries", "\(report.entries) (\(report.indexedEntries) in the semantic index)"],
                     ["encoder", report.encoder ?? "-"],
                     [
-                        "bytes per entry (token states)",
+                        "bytes per entry (token states, index node)",
                         report.entryBytes.map {
-                            String(format: "%.0f (%.0f)", $0, report.tokenStateBytes ?? 0)
+                            String(
+                                format: "%.0f (%.0f, %.0f)", $0, report.tokenStateBytes ?? 0,
+                                report.indexNodeBytes ?? 0)
                         } ?? "-",
                     ],
                     ["exact hits", "\(report.exactHits)"], ["semantic hits", "\(report.semanticHits)"],
@@ -198,7 +200,9 @@ struct CacheCommand: AsyncParsableCommand {
         do {
             let cache = try SemanticCache(
                 settings: configuration.cache, store: store,
-                embedder: try CacheEmbedder.make(configuration.cache.embedder, client: client))
+                embedder: try CacheEmbedder.make(
+                    configuration.cache.embedder, client: client,
+                    indexed: try SemanticCache.indexedPrecision(in: store)))
             let result = try await body(cache)
             try await client.shutdown()
             return result

@@ -20,7 +20,8 @@ struct ReplayReport {
         let lowest = min(cosines.min()!, (verifier?.candidateThreshold ?? 1) - AuditedOperatingPoint.maxLoosening)
         let progress = Progress(total: stream.prompts.count, label: "encoding the stream")
         let prepared = try await CacheReplay.prepare(
-            stream, embedder: embedder, verifier: verifier, lowestFloor: lowest, progress: progress.update)
+            stream, embedder: embedder, verifier: verifier, lowestFloor: lowest,
+            storedForm: command.storedForm, progress: progress.update)
         progress.finish()
         var outcomes = cosines.map { CacheReplay.run(.cosine($0), on: prepared) }
         outcomes += points.map { CacheReplay.run(.verifier($0), on: prepared) }
@@ -97,7 +98,7 @@ struct ReplayReport {
             let progress = Progress(total: stream.prompts.count, label: "encoding the judge's calibration stream")
             prepared = try await CacheReplay.prepare(
                 stream, embedder: embedder, verifier: verifier, lowestFloor: verifier.candidateThreshold,
-                progress: progress.update)
+                storedForm: command.storedForm, progress: progress.update)
             progress.finish()
             source = "\(stream.prompts.count) prompts of \(path)"
         }

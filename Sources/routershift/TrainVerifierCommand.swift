@@ -41,6 +41,8 @@ extension CacheCommand {
             ".build-peers/verifier-features"
         @Option(help: "Use only the first N training pairs.") var limit: Int?
         @Option(name: .shortAndLong, help: "Where to write the parameters.") var output = "data/verifier.json"
+        @Option(help: "The form the candidates' token states are stored in, as the cache would store them.")
+        var storedForm = TokenStateCoding.Form.stored
 
         func run() async throws {
             let grid = VerifierTraining.Grid(
@@ -73,13 +75,14 @@ extension CacheCommand {
                 "routershift cache train-verifier --train \(URL(fileURLWithPath: train).lastPathComponent) --folds \(folds) "
                 + "--max-false-hit-rate \(maxFalseHitRate) --candidate-threshold \(candidateThreshold) "
                 + "--hidden '\(hidden)' --weight-decays \(weightDecays) --epochs \(epochs)"
+                + (storedForm == TokenStateCoding.Form.stored ? "" : " --stored-form \(storedForm.rawValue)")
                 + (limit.map { " --limit \($0)" } ?? "")
                 + (fromLabels ? " --from-labels (\(labels.fit.count) approved labels)" : "")
             let outcome = try await VerifierTraining.train(
                 training: training, trainingFile: train, approvedLabels: labels.fit, heldOut: heldOut,
                 heldOutFile: validate, embedder: embedder,
                 folds: folds, maxFalseHitRate: maxFalseHitRate, candidateThreshold: candidateThreshold, grid: grid,
-                featureCache: featureCache, command: command
+                featureCache: featureCache, form: storedForm, command: command
             ) { FileHandle.standardError.write(Data("train-verifier: \($0)\n".utf8)) }
             try outcome.verifier.write(to: output)
             func line(_ name: String, _ measure: VerifierTraining.Measure?) -> [String] {
@@ -91,9 +94,10 @@ extension CacheCommand {
             }
             var labelRows: [[String]] = []
             if let inForce, !labels.heldOut.isEmpty {
-                let before = try await VerifierTraining.evaluate(inForce, on: labels.heldOut, embedder: embedder)
+                let before = try await VerifierTraining.evaluate(
+                    inForce, on: labels.heldOut, embedder: embedder, form: storedForm)
                 let after = try await VerifierTraining.evaluate(
-                    outcome.verifier, on: labels.heldOut, embedder: embedder)
+                    outcome.verifier, on: labels.heldOut, embedder: embedder, form: storedForm)
                 labelRows = [
                     line("verifier in force on \(labels.heldOut.count) held-out labels", before),
                     line("new verifier on \(labels.heldOut.count) held-out labels", after),

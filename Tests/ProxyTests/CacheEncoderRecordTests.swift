@@ -37,10 +37,15 @@ import Testing
         let int8 = NamedVectors(identity: "local all-MiniLM-L6-v2 int8")
 
         let cache = try SemanticCache(settings: settings, store: store, embedder: fp32)
+        #expect(try SemanticCache.indexedPrecision(in: store) == nil, "an empty index binds no precision")
         #expect(try await cache.importEntries(Self.entries(3)).imported == 3)
+        #expect(try SemanticCache.indexedPrecision(in: store) == .fp32)
         let report = try cache.report()
         #expect(report.encoder == "local all-MiniLM-L6-v2 fp32")
         #expect((report.entryBytes ?? 0) > 0 && report.tokenStateBytes == 0)
+        let nodeBytes = try #require(report.indexNodeBytes, "every imported entry has an index node")
+        #expect(nodeBytes >= Double(fp32.dimension * 4), "a node holds its fp32 vector")
+        #expect((report.entryBytes ?? 0) > nodeBytes)
 
         let refusal = try #require(throws: GatewayError.self) {
             try SemanticCache(settings: settings, store: store, embedder: int8)
@@ -55,7 +60,24 @@ import Testing
 
         // Emptied, the index is rebuilt by whichever encoder opens it next.
         #expect(try await cache.purge(.all) == 3)
+        #expect(try SemanticCache.indexedPrecision(in: store) == nil)
         let rebuilt = try SemanticCache(settings: settings, store: store, embedder: int8)
         #expect(try rebuilt.report().encoder == "local all-MiniLM-L6-v2 int8")
+    }
+
+    /// `precision: auto` takes the index's precision, so a cache built before `auto` chose int8 here still
+    /// opens; an explicit precision is kept (and refused by a non-empty index of another).
+    @Test func autoTakesThePrecisionOfTheIndex() throws {
+        let directory = ModelFiles.defaultDirectory
+        let client = UpstreamClient()
+        defer { client.shutdownNow() }
+        let auto = GatewayConfiguration.EmbedderKind.local(modelDirectory: directory, threads: 1, precision: .auto)
+        let adopted = try #require(try CacheEmbedder.make(auto, client: client, indexed: .fp32) as? LocalEmbedder)
+        #expect(adopted.precision == .fp32)
+        let fresh = try #require(try CacheEmbedder.make(auto, client: client) as? LocalEmbedder)
+        #expect(fresh.precision == EmbeddingPrecision.automatic)
+        let explicit = GatewayConfiguration.EmbedderKind.local(modelDirectory: directory, threads: 1, precision: .fp32)
+        let kept = try #require(try CacheEmbedder.make(explicit, client: client, indexed: .int8) as? LocalEmbedder)
+        #expect(kept.precision == .fp32)
     }
 }

@@ -10,13 +10,13 @@ import Testing
         models: [ { name: m, deployments: [ { provider: openai, model: m } ] } ]
         """
 
-    @Test func precisionIsFP32UnlessConfigured() throws {
+    @Test func precisionIsAutoUnlessConfigured() throws {
         let defaults = try ConfigurationLoader.parse(Self.providers)
         guard case .local(_, _, let precision) = defaults.cache.embedder else {
             Issue.record("the default embedder is not local")
             return
         }
-        #expect(precision == .fp32)
+        #expect(precision == .auto)
         let configured = try ConfigurationLoader.parse(
             Self.providers + "\ncache: { embedder: { kind: local, precision: int8 } }")
         guard case .local(_, _, let int8) = configured.cache.embedder else {

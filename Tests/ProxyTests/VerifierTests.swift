@@ -144,13 +144,46 @@ import Tokenizer
         #expect(abs(calibration.intercept) < 0.05)
     }
 
+    static let stateVocabulary = try! Vocabulary(tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello"])
+    /// [CLS] hello [SEP] with 8-dimensional states.
+    static let stateText = EncodedText(
+        tokenIDs: [2, 4, 3], tokenStates: (0..<24).map { sin(Float($0)) }, vector: [0.6, 0.8, 0, 0, 0, 0, 0, 0])
+
     @Test func tokenStatesRoundTripThroughHalfPrecision() throws {
-        let text = EncodedText(
-            tokenIDs: [101, 7592, 102], tokenStates: (0..<12).map { Float($0) / 7 }, vector: [0.6, 0.8, 0, 0])
-        let (ids, states) = TokenStateCoding.encode(text)
-        #expect(states.count == 24)
+        let text = Self.stateText
+        let (ids, states) = TokenStateCoding.encode(text, form: .half, vocabulary: Self.stateVocabulary)
+        #expect(states.count == 48)
         let decoded = try #require(TokenStateCoding.decode(ids: ids, states: states, vector: text.vector))
         #expect(decoded.tokenIDs == text.tokenIDs)
         #expect(zip(decoded.tokenStates, text.tokenStates).allSatisfy { abs($0 - $1) < 1e-3 })
+    }
+
+    /// The stored form keeps the direction of every row the verifier reads and drops [CLS] and [SEP], which
+    /// decode as zeros.
+    @Test func tokenStatesRoundTripThroughTheRotatedForm() throws {
+        let text = Self.stateText
+        let (ids, states) = TokenStateCoding.encode(text, form: .rotated4, vocabulary: Self.stateVocabulary)
+        let rowBytes = try #require(RotatedQuantizer(dimension: 8)).bytesPerRow
+        #expect(states.count == 2 + 2 * 4 + rowBytes)
+        let decoded = try #require(TokenStateCoding.decode(ids: ids, states: states, vector: text.vector))
+        #expect(decoded.tokenIDs == text.tokenIDs)
+        #expect(
+            decoded.tokenStates[0..<8].allSatisfy { $0 == 0 } && decoded.tokenStates[16..<24].allSatisfy { $0 == 0 })
+        let original = Array(text.tokenStates[8..<16])
+        let restored = Array(decoded.tokenStates[8..<16])
+        let dot = zip(original, restored).reduce(0) { $0 + $1.0 * $1.1 }
+        let norms = original.reduce(0) { $0 + $1 * $1 }.squareRoot() * restored.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        #expect(dot / norms > 0.98)
+    }
+
+    @Test func malformedTokenStatesAreNoCandidate() throws {
+        let text = Self.stateText
+        let (ids, states) = TokenStateCoding.encode(text, form: .rotated4, vocabulary: Self.stateVocabulary)
+        #expect(TokenStateCoding.decode(ids: ids, states: states.dropLast(), vector: text.vector) == nil)
+        var wrongTag = states
+        wrongTag[wrongTag.startIndex] = 9
+        #expect(TokenStateCoding.decode(ids: ids, states: wrongTag, vector: text.vector) == nil)
+        #expect(TokenStateCoding.decode(ids: ids.dropLast(), states: states, vector: text.vector) == nil)
+        #expect(TokenStateCoding.decode(ids: ids, states: Data(), vector: text.vector) == nil)
     }
 }

@@ -10,7 +10,7 @@ extension SemanticCache {
     public static func openWithoutEmbedder(settings: GatewayConfiguration.Cache, store: GatewayStore) throws
         -> SemanticCache
     {
-        let dimension = try PersistentHNSWIndex.storedDimension(in: store.database, name: "cache")
+        let dimension = try PersistentHNSWIndex.storedDimension(in: store.database, name: indexName)
         let embedder = dimension.map { UnloadedEmbedder(dimension: $0) as any Embedder }
         return try SemanticCache(settings: settings, store: store, embedder: embedder)
     }

@@ -4,10 +4,19 @@ import RouterShiftConfiguration
 
 /// The embedding model a cache configuration names.
 public enum CacheEmbedder {
-    /// - Parameter client: the HTTP client a remote embedder calls through.
-    public static func make(_ kind: GatewayConfiguration.EmbedderKind, client: UpstreamClient) throws -> any Embedder {
+    /// - Parameters:
+    ///   - client: the HTTP client a remote embedder calls through.
+    ///   - indexed: the precision of the index's vectors (``SemanticCache/indexedPrecision(in:)``), which `auto`
+    ///     takes where this CPU can run it.
+    public static func make(
+        _ kind: GatewayConfiguration.EmbedderKind, client: UpstreamClient, indexed: EmbeddingPrecision? = nil
+    ) throws -> any Embedder {
         switch kind {
-        case .local(let directory, let threads, let precision):
+        case .local(let directory, let threads, let configured):
+            var precision = configured
+            if configured == .auto, let indexed, indexed == .fp32 || EmbeddingPrecision.int8KernelName != nil {
+                precision = indexed
+            }
             return try LocalEmbedder(
                 files: ModelFiles(directory: URL(fileURLWithPath: directory)), threads: threads, precision: precision)
         case .remote(let baseURL, let model, let apiKey, let dimension):

@@ -222,10 +222,11 @@ public enum CacheReplay {
         return (error, missed, wrong, falseAlarms, right)
     }
 
-    /// Encodes `stream` and finds each prompt's earlier prompts at or above `lowestFloor`.
+    /// Encodes `stream` and finds each prompt's earlier prompts at or above `lowestFloor`. A stored prompt's token
+    /// states are what `storedForm` keeps of them.
     public static func prepare(
         _ stream: Stream, embedder: any TokenEmbedder, verifier: Verifier?, lowestFloor: Double,
-        progress: (Int) -> Void = { _ in }
+        storedForm: TokenStateCoding.Form = .stored, progress: (Int) -> Void = { _ in }
     ) async throws -> Prepared {
         var fitted: SemanticCache.FittedVerifier?
         if let verifier {
@@ -241,10 +242,9 @@ public enum CacheReplay {
         for start in stride(from: 0, to: stream.prompts.count, by: 32) {
             let batch = stream.prompts[start..<min(start + 32, stream.prompts.count)].map(\.text)
             for text in try await embedder.encode(batch) {
-                let stored = TokenStateCoding.encode(text)
                 queries.append(text)
                 entries.append(
-                    TokenStateCoding.decode(ids: stored.ids, states: stored.states, vector: text.vector) ?? text)
+                    TokenStateCoding.asStored(text, form: storedForm, vocabulary: embedder.tokenizer.vocabulary))
             }
             progress(queries.count)
         }

@@ -22,10 +22,13 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
     public var verifications: Int
     /// The encoder that made the index's vectors (model and precision), as the cache recorded it.
     public var encoder: String?
-    /// What an entry's row stores on average: request, response, token ids and token states.
+    /// What an entry stores on average: its row (request, response, token ids and token states) and its node in
+    /// the semantic index (vector and links).
     public var entryBytes: Double?
     /// The part of ``entryBytes`` that is the verifier's token states.
     public var tokenStateBytes: Double?
+    /// The part of ``entryBytes`` that is the index node, over the entries that have one.
+    public var indexNodeBytes: Double?
 
     enum CodingKeys: String, CodingKey {
         case entries
@@ -44,6 +47,7 @@ public struct CacheStatisticsReport: Sendable, Codable, Equatable {
         case encoder
         case entryBytes = "entry_bytes_avg"
         case tokenStateBytes = "token_state_bytes_avg"
+        case indexNodeBytes = "index_node_bytes_avg"
     }
 }
 
@@ -86,6 +90,12 @@ extension SemanticCache {
                            avg(coalesce(length(token_states), 0))
                     FROM cache_entry
                     """)
+            let nodes = try PersistentHNSWIndex.storedNodeBytes(db, name: indexName)
+            let nodeBytes = nodes.flatMap { $0.nodes == 0 ? nil : $0.averageBytes }
+            let rowBytes: Double? = sizes?[0]
+            let entryBytes = rowBytes.map { rows in
+                rows + (nodes.map { $0.averageBytes * Double($0.nodes) } ?? 0) / Double(max(entries, 1))
+            }
             let exact = Int(counters["exact_hits"] ?? 0)
             let semantic = Int(counters["semantic_hits"] ?? 0)
             let misses = Int(counters["misses"] ?? 0)
@@ -97,8 +107,8 @@ extension SemanticCache {
                 costSaved: counters["cost_saved"] ?? 0, lookupMillisecondsP50: counters["lookup_p50_ms"],
                 lookupMillisecondsP99: counters["lookup_p99_ms"], verifierMillisecondsP50: counters["verifier_p50_ms"],
                 verifierMillisecondsP99: counters["verifier_p99_ms"],
-                verifications: Int(counters["verifications"] ?? 0), encoder: encoder, entryBytes: sizes?[0],
-                tokenStateBytes: sizes?[1])
+                verifications: Int(counters["verifications"] ?? 0), encoder: encoder, entryBytes: entryBytes,
+                tokenStateBytes: sizes?[1], indexNodeBytes: nodeBytes)
         }
     }
 
@@ -210,7 +220,9 @@ extension SemanticCache {
                 // Embedded again when the vector is absent, and for the token states the verifier needs.
                 let encoded = try await encode(prompt, embedder: embedder)
                 vector = encoded.vector
-                if verifier != nil && !encoded.tokenIDs.isEmpty { tokens = TokenStateCoding.encode(encoded) }
+                if verifier != nil, !encoded.tokenIDs.isEmpty, let embedder = embedder as? any TokenEmbedder {
+                    tokens = TokenStateCoding.encode(encoded, vocabulary: embedder.tokenizer.vocabulary)
+                }
             }
             let draft = CacheEntry(
                 id: nil, exactKey: exact, scope: scope, tenant: tenant, model: request.model,

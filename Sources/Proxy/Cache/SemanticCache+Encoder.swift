@@ -8,6 +8,22 @@ import GRDB
 extension SemanticCache {
     static let encoderSetting = "encoder"
 
+    /// The precision of the vectors the index holds, or nil when it holds none: what `precision: auto` takes,
+    /// so that an index (and a fleet's shared one) keeps the precision it was built with, whatever this CPU would
+    /// choose, and an upgrade that changes what `auto` means here does not refuse to start.
+    public static func indexedPrecision(in store: GatewayStore) throws -> EmbeddingPrecision? {
+        try store.database.read { db in
+            guard try db.tableExists("cache_setting"),
+                let recorded = try String.fetchOne(
+                    db, sql: "SELECT value FROM cache_setting WHERE name = ?", arguments: [encoderSetting]),
+                try Int.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry WHERE prompt IS NOT NULL)") == 1,
+                let word = recorded.split(separator: " ").last,
+                let precision = EmbeddingPrecision(rawValue: String(word)), precision != .auto
+            else { return nil }
+            return precision
+        }
+    }
+
     /// Records `embedder`'s identity for an empty index, or for one built before identities were recorded;
     /// checks it against the recorded one otherwise.
     ///

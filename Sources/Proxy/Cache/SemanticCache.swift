@@ -49,6 +49,8 @@ public final class SemanticCache: Sendable {
     let withdrawals = Mutex<Set<Withdrawal>>([])
     /// Hits and last uses not yet written, flushed in batches off the request path.
     let pendingUses = Mutex<[Int64: (hits: Int, lastUsed: Double)]>([:])
+    /// The name of the semantic index's tables in the database.
+    static let indexName = "cache"
     /// Candidates examined per semantic lookup.
     public static let candidates = 8
     /// Candidates the verifier scores per lookup at most (about 0.4 ms each), which bounds a miss's cost. On
@@ -71,7 +73,8 @@ public final class SemanticCache: Sendable {
             Tuning(settings: settings, fitted: fitted, verifier: Self.tuned(fitted?.verifier, settings.verifier)))
         if let embedder = self.embedder {
             do {
-                index = try PersistentHNSWIndex(database: store.database, name: "cache", dimension: embedder.dimension)
+                index = try PersistentHNSWIndex(
+                    database: store.database, name: Self.indexName, dimension: embedder.dimension)
             } catch VectorIndexError.dimensionMismatch(let expected, let actual) {
                 throw GatewayError(
                     .internalError,
@@ -256,8 +259,10 @@ public final class SemanticCache: Sendable {
         var nearMiss: Hit?
         // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
         let entries = try store.readNow { db in
-            try CacheEntry.filter(keys: candidates.map(\.label)).select(CacheEntry.columnsWithoutTokenStates)
-                .fetchAll(db)
+            let placeholders = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
+            return try CacheEntry.fetchAll(
+                db.cachedStatement(sql: CacheEntry.selectWithoutTokenStates + " WHERE id IN (\(placeholders))"),
+                arguments: StatementArguments(candidates.map(\.label)))
         }
         let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
         let (verifier, positions, cosineThreshold) = tuning.withLock {
@@ -311,7 +316,8 @@ public final class SemanticCache: Sendable {
         guard let id = entry.id, let candidatePrompt = entry.prompt, let vector = index.vector(for: id),
             let states = try? store.readNow({ db in
                 try Row.fetchOne(
-                    db, sql: "SELECT token_ids, token_states FROM cache_entry WHERE id = ?", arguments: [id])
+                    db.cachedStatement(sql: "SELECT token_ids, token_states FROM cache_entry WHERE id = ?"),
+                    arguments: [id])
             }),
             let stored = TokenStateCoding.decode(
                 ids: states["token_ids"], states: states["token_states"], vector: vector),
@@ -325,8 +331,9 @@ public final class SemanticCache: Sendable {
     private func exactHit(_ key: CacheKey, now: Double) throws -> Hit? {
         guard
             let entry = try store.database.read({ db in
-                try CacheEntry.filter(Column("exact_key") == key.exact).select(CacheEntry.columnsWithoutTokenStates)
-                    .fetchOne(db)
+                try CacheEntry.fetchOne(
+                    db.cachedStatement(sql: CacheEntry.selectWithoutTokenStates + " WHERE exact_key = ?"),
+                    arguments: [key.exact])
             }),
             entry.scope == key.scope, entry.expiresAt > now, let response = entry.decodedResponse
         else { return nil }
@@ -372,7 +379,11 @@ public final class SemanticCache: Sendable {
             encoded = try await encode(prompt, embedder: embedder)
         }
         let vector = encoded?.vector
-        let tokens = verifier != nil && encoded?.tokenIDs.isEmpty == false ? encoded.map(TokenStateCoding.encode) : nil
+        let vocabulary = (embedder as? any TokenEmbedder)?.tokenizer.vocabulary
+        let tokens =
+            verifier != nil && encoded?.tokenIDs.isEmpty == false
+            ? vocabulary.flatMap { vocabulary in encoded.map { TokenStateCoding.encode($0, vocabulary: vocabulary) } }
+            : nil
         let now = clock.wallTime()
         let entry = CacheEntry(
             id: nil, exactKey: key.exact, scope: key.scope, tenant: key.tenant, model: request.model,

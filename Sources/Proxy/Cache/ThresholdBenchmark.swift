@@ -26,12 +26,14 @@ public enum ThresholdBenchmark {
 }
 
 extension ThresholdBenchmark {
-    /// What the verifier costs per candidate: both sides of each pair encoded first (not timed), then the
-    /// features of the pair and the verifier's score timed one pair at a time, as the lookup path does.
+    /// What the verifier costs per candidate: both sides of each pair encoded and the second stored in `form`
+    /// first (not timed), then decoding the stored side, the features of the pair and the verifier's score timed
+    /// one pair at a time, as the lookup path does.
     ///
     /// - Returns: the median and 99th percentile in milliseconds.
     public static func verifierLatency(
-        _ pairs: [LabelledPair], embedder: any TokenEmbedder, verifier: Verifier
+        _ pairs: [LabelledPair], embedder: any TokenEmbedder, verifier: Verifier,
+        form: TokenStateCoding.Form = .stored
     ) async throws -> (p50: Double, p99: Double) {
         guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
             throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
@@ -41,12 +43,18 @@ extension ThresholdBenchmark {
         for start in stride(from: 0, to: pairs.count, by: 32) {
             let slice = Array(pairs[start..<min(start + 32, pairs.count)])
             let encoded = try await embedder.encode(slice.flatMap { [$0.first, $0.second] })
+            let vocabulary = embedder.tokenizer.vocabulary
             for (offset, pair) in slice.enumerated() {
+                let candidate = encoded[2 * offset + 1]
+                let stored = TokenStateCoding.encode(candidate, form: form, vocabulary: vocabulary)
                 let clock = ContinuousClock.now
+                guard
+                    let decoded = TokenStateCoding.decode(
+                        ids: stored.ids, states: stored.states, vector: candidate.vector)
+                else { continue }
                 let features = VerifierFeatures.compute(
                     VerifierInput(text: pair.first, encoded: encoded[2 * offset]),
-                    VerifierInput(text: pair.second, encoded: encoded[2 * offset + 1]),
-                    vocabulary: embedder.tokenizer.vocabulary)
+                    VerifierInput(text: pair.second, encoded: decoded), vocabulary: vocabulary)
                 let score = verifier.score(projects ? positions.map { features[$0] } : features)
                 let elapsed = ContinuousClock.now - clock
                 precondition(score.isFinite)

@@ -97,7 +97,9 @@ public final class Gateway: Sendable {
             if configuration.cache.enabled {
                 let embedder =
                     configuration.cache.semantic
-                    ? try CacheEmbedder.make(configuration.cache.embedder, client: upstream) : nil
+                    ? try CacheEmbedder.make(
+                        configuration.cache.embedder, client: upstream,
+                        indexed: try SemanticCache.indexedPrecision(in: store)) : nil
                 cache = try SemanticCache(
                     settings: configuration.cache, store: store, embedder: embedder, clock: clock)
             } else {

@@ -25,16 +25,19 @@ public struct CacheEntry: Sendable, Equatable, Codable, FetchableRecord, Mutable
     public var expiresAt: Double
     public var lastUsedAt: Double
     public var hits: Int
-    /// The prompt's token ids (little-endian Int32) and last hidden states (IEEE half floats), for the
+    /// The prompt's token ids (little-endian Int32) and last hidden states (``TokenStateCoding``), for the
     /// verifier; nil when the embedder exposes no token states.
     public var tokenIDs: Data?
     public var tokenStates: Data?
     /// The key derivation that made `exactKey` and `scope` (``CacheKey/form``); older ones are keyed again.
     public var keyForm = CacheKey.form
 
-    /// Every column but the token states, for reads that do not verify.
-    static let columnsWithoutTokenStates: [Column] = CodingKeys.allCases
-        .filter { $0 != .tokenIDs && $0 != .tokenStates }.map { Column($0.rawValue) }
+    /// Every column but the token states, for reads that do not verify: the hit path's, which run as cached
+    /// statements (prepared once a connection).
+    static let selectWithoutTokenStates =
+        "SELECT "
+        + CodingKeys.allCases.filter { $0 != .tokenIDs && $0 != .tokenStates }.map { "\"\($0.rawValue)\"" }
+        .joined(separator: ", ") + " FROM cache_entry"
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id

@@ -11,16 +11,19 @@ extension VerifierTraining {
     public static func train(
         training file: [LabelledPair], trainingFile: String, approvedLabels: [LabelledPair] = [],
         heldOut: [LabelledPair]?, heldOutFile: String?, embedder: any TokenEmbedder, folds: Int,
-        maxFalseHitRate: Double, candidateThreshold: Double, grid: Grid, featureCache: String?, command: String,
-        progress: (String) -> Void
+        maxFalseHitRate: Double, candidateThreshold: Double, grid: Grid, featureCache: String?,
+        form: TokenStateCoding.Form = .stored, command: String, progress: (String) -> Void
     ) async throws -> Outcome {
         progress(
             "encoding \(file.count) training pairs"
                 + (approvedLabels.isEmpty ? "" : " and \(approvedLabels.count) approved labels"))
         let fileRows = try await features(
-            file, embedder: embedder,
-            cacheFile: try cacheFile(directory: featureCache, pairsFile: trainingFile, count: file.count))
-        let labelRows = approvedLabels.isEmpty ? [] : try await features(approvedLabels, embedder: embedder)
+            file, embedder: embedder, form: form,
+            cacheFile: try cacheFile(
+                directory: featureCache, pairsFile: trainingFile, count: file.count, encoder: embedder.identity,
+                form: form))
+        let labelRows =
+            approvedLabels.isEmpty ? [] : try await features(approvedLabels, embedder: embedder, form: form)
         let training = file + approvedLabels
         let all = fileRows + labelRows
         let eligible = all.indices.filter { Double(all[$0][0]) >= candidateThreshold }
@@ -84,9 +87,11 @@ extension VerifierTraining {
         }
         progress("encoding \(heldOut.count) held-out pairs")
         let heldOutRows = try await features(
-            heldOut, embedder: embedder,
+            heldOut, embedder: embedder, form: form,
             cacheFile: try heldOutFile.flatMap {
-                try cacheFile(directory: featureCache, pairsFile: $0, count: heldOut.count)
+                try cacheFile(
+                    directory: featureCache, pairsFile: $0, count: heldOut.count, encoder: embedder.identity, form: form
+                )
             })
         let heldOutLabels = heldOut.map(\.isDuplicate)
         let heldOutScores = floored(
@@ -107,10 +112,11 @@ extension VerifierTraining {
     /// `train-verifier --from-labels` reports before and after on the labels it held out.
     ///
     /// - Throws: if the verifier uses a feature this build does not compute.
-    public static func evaluate(_ verifier: Verifier, on pairs: [LabelledPair], embedder: any TokenEmbedder)
-        async throws -> Measure
-    {
-        let computed = try await features(pairs, embedder: embedder)
+    public static func evaluate(
+        _ verifier: Verifier, on pairs: [LabelledPair], embedder: any TokenEmbedder,
+        form: TokenStateCoding.Form = .stored
+    ) async throws -> Measure {
+        let computed = try await features(pairs, embedder: embedder, form: form)
         guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
             throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
         }
@@ -126,12 +132,14 @@ extension VerifierTraining {
     ///
     /// - Throws: if the verifier uses a feature this build does not compute.
     public static func scores(
-        for pairs: [LabelledPair], file: String, verifier: Verifier, embedder: any TokenEmbedder, featureCache: String?
+        for pairs: [LabelledPair], file: String, verifier: Verifier, embedder: any TokenEmbedder, featureCache: String?,
+        form: TokenStateCoding.Form = .stored
     ) async throws -> (scores: [Double], outOfFold: Bool) {
         let digest = try ModelFiles.sha256(of: URL(fileURLWithPath: file))
         let computed = try await features(
-            pairs, embedder: embedder,
-            cacheFile: try cacheFile(directory: featureCache, pairsFile: file, count: pairs.count))
+            pairs, embedder: embedder, form: form,
+            cacheFile: try cacheFile(
+                directory: featureCache, pairsFile: file, count: pairs.count, encoder: embedder.identity, form: form))
         guard let positions = verifier.positions(in: VerifierFeatures.names(dimension: embedder.dimension)) else {
             throw GatewayError.invalid("the verifier uses features this build does not compute; train it again")
         }

@@ -51,11 +51,12 @@ public enum VerifierTraining {
         }
     }
 
-    /// The feature vectors of `pairs`, both sides encoded with their token states; the encoder's part kept
-    /// in `cacheFile` when given, so a second fit on the same pairs skips the encoding.
+    /// The feature vectors of `pairs`, both sides encoded with their token states, the second side's as `form`
+    /// stores them (it plays the stored candidate); the encoder's part kept in `cacheFile` when given, so a
+    /// second fit on the same pairs skips the encoding.
     public static func features(
-        _ pairs: [LabelledPair], embedder: any TokenEmbedder, cacheFile: String? = nil,
-        progress: (Int) -> Void = { _ in }
+        _ pairs: [LabelledPair], embedder: any TokenEmbedder, form: TokenStateCoding.Form = .stored,
+        cacheFile: String? = nil, progress: (Int) -> Void = { _ in }
     ) async throws -> [[Float]] {
         let width = VerifierFeatures.encoderNames.count + 2 * embedder.dimension
         var encoderRows: [[Float]] = []
@@ -73,9 +74,11 @@ public enum VerifierTraining {
                 let slice = pairs[start..<min(start + batch, pairs.count)]
                 let encoded = try await embedder.encode(slice.flatMap { [$0.first, $0.second] })
                 for offset in slice.indices.map({ $0 - start }) {
+                    let vocabulary = embedder.tokenizer.vocabulary
+                    let candidate = TokenStateCoding.asStored(
+                        encoded[2 * offset + 1], form: form, vocabulary: vocabulary)
                     encoderRows.append(
-                        VerifierFeatures.encoderFeatures(
-                            encoded[2 * offset], encoded[2 * offset + 1], vocabulary: embedder.tokenizer.vocabulary))
+                        VerifierFeatures.encoderFeatures(encoded[2 * offset], candidate, vocabulary: vocabulary))
                 }
                 progress(min(start + batch, pairs.count))
             }
@@ -91,13 +94,18 @@ public enum VerifierTraining {
         }
     }
 
-    /// Where the encoder features of a pairs file are kept: named by the file's digest, the pair count and
-    /// the encoder features' layout, so a change to any of them encodes afresh.
-    static func cacheFile(directory: String?, pairsFile: String, count: Int) throws -> String? {
+    /// Where the encoder features of a pairs file are kept: named by the file's digest, the pair count, the
+    /// encoder features' layout and the stored form, so a change to any of them encodes afresh.
+    static func cacheFile(
+        directory: String?, pairsFile: String, count: Int, encoder: String?, form: TokenStateCoding.Form = .stored
+    ) throws -> String? {
         guard let directory else { return nil }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let digest = try ModelFiles.sha256(of: URL(fileURLWithPath: pairsFile)).prefix(16)
-        return "\(directory)/encoder-features-\(digest)-\(count)-e\(VerifierFeatures.encoderNames.count).f32"
+        // Features of another encoder (model or precision) are other numbers.
+        let encoderName = String((encoder ?? "unnamed").map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        return
+            "\(directory)/encoder-features-\(digest)-\(count)-e\(VerifierFeatures.encoderNames.count)-\(encoderName)-\(form.rawValue).f32"
     }
 
     /// Whether each row has a veto feature set.
