@@ -5,7 +5,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
-import Tokenizer
 
 struct CacheBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,9 +34,20 @@ struct CacheBenchmark: AsyncParsableCommand {
         inversion: .prefixedNo,
         help: "Pin the server under test to one CPU and the load generator and mock upstream to the others (taskset).")
     var pin = false
+    @Option(
+        help:
+            "Comma-separated cache sizes: instead of the comparison, fill the cache to each with synthetic entries and measure its size, reopen time, memory and hits."
+    )
+    var entries: String?
+    @Option(help: "Where the cache of --entries is built (removed and made again).")
+    var scaleDirectory = ".build/bench-scale"
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        if let entries {
+            try await runAtScale(entries)
+            return
+        }
         let (binary, seconds, threshold) = (self.binary, self.seconds, self.threshold)
         let selected = try choosePairs()
         progress(
@@ -118,60 +128,28 @@ struct CacheBenchmark: AsyncParsableCommand {
     }
 
     /// Each prompt once through a gateway without the cache: the baseline a miss is compared with.
-    private func measureUncached(base: String, pairs: [Prompt], client: HTTPClient) async throws -> ResultRow {
+    private func measureUncached(base: String, pairs: [CachePrompt], client: HTTPClient) async throws -> ResultRow {
         var latencies: [Double] = []
         for text in ["warm up the connection"] + pairs.map(\.origin) {
             let begin = DispatchTime.now().uptimeNanoseconds
-            let response = try await client.execute(Self.chatRequest(base, text), timeout: .seconds(60))
+            let response = try await client.execute(CachePrompts.chatRequest(base, text), timeout: .seconds(60))
             _ = try await response.body.collect(upTo: 1 << 24)
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
         }
         return row("routershift", "no-cache", Array(latencies.dropFirst()), total: pairs.count)
     }
 
-    /// A chat completion asking `text` of the `bench` group at `base`, with the master key.
-    private static func chatRequest(_ base: String, _ text: String) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let body = try! JSONSerialization.data(withJSONObject: [
-            "model": "bench", "messages": [["role": "user", "content": text]],
-        ])
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return request
-    }
-
-    private struct Prompt: Sendable {
-        let origin: String
-        let paraphrase: String
-        let tokens: Int
-    }
-
-    private func choosePairs() throws -> [Prompt] {
-        guard
-            let items = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pairs)))
-                as? [[String: Any]]
-        else {
-            throw BenchmarkError("\(pairs): expected a JSON array of {origin, similar}")
-        }
-        let tokenizer = WordPieceTokenizer(
-            vocabulary: try Vocabulary(contentsOf: URL(fileURLWithPath: modelDir).appendingPathComponent("vocab.txt")))
-        let prompts = items.compactMap { item -> Prompt? in
-            guard let origin = item["origin"] as? String, let similar = item["similar"] as? String, origin != similar
-            else { return nil }
-            return Prompt(origin: origin, paraphrase: similar, tokens: tokenizer.encode(origin).count)
-        }
-        return Array(prompts.sorted { abs($0.tokens - 32) < abs($1.tokens - 32) }.prefix(count))
+    private func choosePairs() throws -> [CachePrompt] {
+        try CachePrompts(file: pairs, modelDir: modelDir).nearest(tokens: 32, count: count)
     }
 
     /// The three phases on one server: misses (first sight of each prompt), exact hits (the same prompts
     /// again), semantic hits (their paraphrases), then semantic hits at concurrency 16.
     private func measure(
-        engine: String, base: String, pairs: [Prompt], client: HTTPClient, seconds: Double,
+        engine: String, base: String, pairs: [CachePrompt], client: HTTPClient, seconds: Double,
         outcome: @escaping @Sendable (HTTPClientResponse.Head) -> String
     ) async throws -> [ResultRow] {
-        @Sendable func request(_ text: String) -> HTTPClientRequest { Self.chatRequest(base, text) }
+        @Sendable func request(_ text: String) -> HTTPClientRequest { CachePrompts.chatRequest(base, text) }
         func timed(_ text: String) async throws -> (Double, String) {
             let begin = DispatchTime.now().uptimeNanoseconds
             let response = try await client.execute(request(text), timeout: .seconds(60))
@@ -234,6 +212,52 @@ struct CacheBenchmark: AsyncParsableCommand {
             rows.append(row)
         }
         return rows
+    }
+
+    private func runAtScale(_ entries: String) async throws {
+        let sizes = entries.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.sorted()
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+            throw BenchmarkError("--entries: expected comma-separated positive counts such as 10000,100000")
+        }
+        ServerRegistry.shared.stopAllOnSignals()
+        let client = benchmarkClient()
+        defer { _ = client.shutdown() }
+        let scale = CacheScaleBenchmark(
+            binary: binary, prompts: try CachePrompts(file: pairs, modelDir: modelDir), count: count,
+            threshold: threshold, modelPath: modelPath,
+            directory: URL(fileURLWithPath: scaleDirectory).standardizedFileURL, sizes: sizes)
+        let rows = try await scale.run(client: client)
+        if output.json {
+            rows.forEach { print($0.jsonLine()) }
+            return
+        }
+        print(
+            "Semantic cache at scale: synthetic entries beside \(count) real prompts near 32 tokens and 20 each of 128 and 256"
+        )
+        print(machineDescription())
+        printTable(
+            title: "Database and reopen (start to first healthy answer, model load included)",
+            columns: ["entries", "database MB", "bytes/entry", "start warm s", "start cold s", "cold by", "RSS MB"],
+            rows: rows.map { row in
+                [
+                    row["entries"]?.text ?? "-",
+                    row.number("database_bytes").map { String(format: "%.0f", $0 / 1e6) } ?? "-",
+                    row["bytes_per_entry"]?.text ?? "-", row["start_warm_s"]?.text ?? row["start_s"]?.text ?? "-",
+                    row["start_cold_s"]?.text ?? "-", row["cold_by"]?.text ?? "-", row["rss_mb"]?.text ?? "-",
+                ]
+            })
+        printTable(
+            title: "Hits over HTTP, one at a time (ms)",
+            columns: ["entries", "kind", "tokens", "hits", "p50", "p99"],
+            rows: rows.filter { $0["entries"]?.text != "0" }.flatMap { row in
+                ["semantic_32", "semantic_128", "semantic_256", "exact_32"].map { name in
+                    [
+                        row["entries"]?.text ?? "-", name.hasPrefix("exact") ? "exact" : "semantic",
+                        String(name.split(separator: "_")[1]), row["\(name)_hits"]?.text ?? "-",
+                        row["\(name)_ms_p50"]?.text ?? "-", row["\(name)_ms_p99"]?.text ?? "-",
+                    ]
+                }
+            })
     }
 
     private func row(_ engine: String, _ kind: String, _ latencies: [Double], total: Int) -> ResultRow {

@@ -141,43 +141,69 @@ func startMockUpstream(binary: String, cores: CPUSet? = nil) throws -> (ServerPr
 }
 
 /// A RouterShift gateway a benchmark starts in front of the mock upstream, serving the model group `bench`
-/// with the master key `sk-bench-master-key`; its configuration and database are temporary files that
-/// ``stop()`` removes.
+/// with the master key `sk-bench-master-key`; its configuration is a temporary file, and so is its database
+/// unless the benchmark names one. ``stop()`` removes both temporary files.
 struct BenchGateway {
     let process: ServerProcess
     let base: String
-    private let config: URL
+    let config: URL
+    /// Seconds from starting the process to its first healthy answer.
+    let startSeconds: Double
+    private let ownsDatabase: Bool
 
     /// Starts the gateway with these `cache` settings (YAML flow) and waits until it is healthy.
+    ///
+    /// - Parameters:
+    ///   - database: the SQLite file, kept at `stop()`; nil for a temporary one.
+    ///   - extra: more top-level YAML lines (`telemetry: ...`).
+    ///   - environment: added to the gateway's (`OPENBLAS_NUM_THREADS=1` is always set).
     static func start(
-        binary: String, upstream: String, cache: String, cores: CPUSet?, client: HTTPClient
+        binary: String, upstream: String, cache: String, cores: CPUSet?, client: HTTPClient, database: String? = nil,
+        extra: String = "", environment: [String: String] = [:], timeout: Double = 60
     ) async throws -> BenchGateway {
         let port = try freePort()
+        let config = try writeConfiguration(
+            port: port, upstream: upstream, cache: cache, database: database, extra: extra)
+        let begin = DispatchTime.now().uptimeNanoseconds
+        let process = try ServerProcess(
+            binary, ["serve", "-c", config.path],
+            environment: environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { _, fixed in fixed }, cores: cores)
+        let base = "http://127.0.0.1:\(port)"
+        do {
+            try await waitUntilHealthy(base + "/health", client: client, timeout: timeout)
+        } catch {
+            BenchGateway(process: process, base: base, config: config, startSeconds: 0, ownsDatabase: database == nil)
+                .stop()
+            throw error
+        }
+        return BenchGateway(
+            process: process, base: base, config: config,
+            startSeconds: Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9, ownsDatabase: database == nil)
+    }
+
+    /// A temporary configuration file for a gateway on `port` (see ``start(binary:upstream:cache:cores:client:database:extra:environment:timeout:)``).
+    static func writeConfiguration(port: Int, upstream: String, cache: String, database: String?, extra: String)
+        throws -> URL
+    {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent(
             "bench-gateway-\(UUID().uuidString).yaml")
         try """
         server: { host: 127.0.0.1, port: \(port), master_key: sk-bench-master-key }
-        database: { path: \(config.path).sqlite }
+        database: { path: \(database ?? config.path + ".sqlite") }
         providers: [ { name: mock, kind: openai, base_url: "\(upstream)/v1" } ]
         models: [ { name: bench, deployments: [ { provider: mock, model: mock-small } ] } ]
         cache: \(cache)
         logging: { level: warning }
+        \(extra)
         """.write(to: config, atomically: true, encoding: .utf8)
-        let process = try ServerProcess(
-            binary, ["serve", "-c", config.path], environment: ["OPENBLAS_NUM_THREADS": "1"], cores: cores)
-        let gateway = BenchGateway(process: process, base: "http://127.0.0.1:\(port)", config: config)
-        do {
-            try await waitUntilHealthy(gateway.base + "/health", client: client, timeout: 60)
-        } catch {
-            gateway.stop()
-            throw error
-        }
-        return gateway
+        return config
     }
 
     func stop() {
         process.stop()
-        for suffix in ["", ".sqlite", ".sqlite-wal", ".sqlite-shm"] {
+        try? FileManager.default.removeItem(atPath: config.path)
+        guard ownsDatabase else { return }
+        for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm"] {
             try? FileManager.default.removeItem(atPath: config.path + suffix)
         }
     }
@@ -211,7 +237,7 @@ func waitUntilHealthy(_ url: String, client: HTTPClient, timeout: Double) async 
         {
             return
         }
-        try await Task.sleep(nanoseconds: 100_000_000)
+        try await Task.sleep(nanoseconds: 20_000_000)
     }
     throw BenchmarkError("\(url) did not become healthy within \(Int(timeout)) s")
 }

@@ -8,7 +8,7 @@ struct RouterShiftBench: AsyncParsableCommand {
         discussion: "Run in release mode from the repository root: swift run -c release routershift-bench index",
         subcommands: [
             IndexBenchmark.self, EmbedBenchmark.self, EmbedQualityBenchmark.self, ProxyBenchmark.self,
-            CacheBenchmark.self, KernelBenchmark.self, SoakBenchmark.self,
+            CacheBenchmark.self, HitPhasesBenchmark.self, KernelBenchmark.self, SoakBenchmark.self,
         ]
     )
 }

@@ -146,7 +146,7 @@ struct CacheCommand: AsyncParsableCommand {
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
                 FileHandle.standardError.write(
-                    Data("exported \(text.split(separator: "\n").count) entries to \(output)\n".utf8))
+                    Data("exported \(text.utf8.count { $0 == UInt8(ascii: "\n") }) entries to \(output)\n".utf8))
             } else {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
@@ -163,7 +163,8 @@ struct CacheCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            let lines = text.split(separator: "\n").map(String.init)
+            // Split on bytes: splitting a String of hundreds of megabytes by Character costs minutes.
+            let lines = text.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
             if let admin = await CacheCommand.runningGateway(configuration) {
                 FileHandle.standardError.write(
                     Data("importing \(lines.count) entries through the running gateway...\n".utf8))
@@ -193,8 +194,14 @@ struct CacheCommand: AsyncParsableCommand {
         _ configuration: GatewayConfiguration, withEmbedder: Bool, _ body: (SemanticCache) async throws -> T
     ) async throws -> T {
         let store = try GatewayStore(path: configuration.databasePath)
+        // What the command changed in the index is copied to its snapshot, for the gateway's next start.
+        var logger = Logger(label: "routershift.cache")
+        logger.logLevel = .warning
         guard withEmbedder, configuration.cache.semantic else {
-            return try await body(try SemanticCache.openWithoutEmbedder(settings: configuration.cache, store: store))
+            let cache = try SemanticCache.openWithoutEmbedder(settings: configuration.cache, store: store)
+            let result = try await body(cache)
+            cache.saveIndexSnapshot(logger: logger)
+            return result
         }
         let client = UpstreamClient()
         do {
@@ -204,6 +211,7 @@ struct CacheCommand: AsyncParsableCommand {
                     configuration.cache.embedder, client: client,
                     indexed: try SemanticCache.indexedPrecision(in: store)))
             let result = try await body(cache)
+            cache.saveIndexSnapshot(logger: logger)
             try await client.shutdown()
             return result
         } catch {

@@ -89,7 +89,9 @@ struct CacheAdminRoutes {
 
     private func importEntries(_ request: Request) async throws -> Response {
         let buffer = try await request.collectBody(limit: 1 << 30)
-        let lines = String(buffer: buffer).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let lines = buffer.readableBytesView.split(separator: UInt8(ascii: "\n")).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         let (imported, skipped) = try await cache().importEntries(lines)
         return jsonResponse(["imported": .integer(Int64(imported)), "skipped": .integer(Int64(skipped))])
     }

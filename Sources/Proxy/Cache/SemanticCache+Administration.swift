@@ -148,7 +148,8 @@ extension SemanticCache {
         return deleted
     }
 
-    /// Writes every entry as one JSON line to `write`, with its vector if asked; returns the count.
+    /// Writes every entry as one JSON line to `write`, with its vector if asked (and then its token states
+    /// for the verifier, base64, so an import needs no embedding); returns the count.
     public func export(includeVectors: Bool, write: (String) throws -> Void) throws -> Int {
         try flush()
         let index = index
@@ -159,6 +160,10 @@ extension SemanticCache {
                 var line = try Self.exportLine(entry)
                 if includeVectors, let id = entry.id, let vector = index?.vector(for: id) {
                     line["vector"] = .array(vector.map { .number(Double($0)) })
+                    if let ids = entry.tokenIDs, let states = entry.tokenStates {
+                        line["token_ids"] = .string(ids.base64EncodedString())
+                        line["token_states"] = .string(states.base64EncodedString())
+                    }
                 }
                 try write(String(decoding: JSONValue.object(line).serialized(sortedKeys: true), as: UTF8.self))
                 count += 1
@@ -185,73 +190,122 @@ extension SemanticCache {
     /// Imports JSON lines written by ``export(includeVectors:write:)`` (`routershift.cache/v1`), or by
     /// gateways from before that form (lines without `format`). Each entry is keyed again from its request
     /// with this cache's settings; entries whose exact key is already present are skipped; prompts without
-    /// a vector are embedded again. Returns (imported, skipped).
+    /// a vector, or without the token states the verifier needs, are embedded again. Entries are written
+    /// ``importBatch`` to a transaction, each batch while the next one is read. Returns (imported, skipped).
     ///
     /// - Throws: ``GatewayError`` naming the line that is not JSON, lacks a field, has another format, or
-    ///   whose request or response cannot be read.
+    ///   whose request or response cannot be read; the batches before that line's are imported.
     public func importEntries(_ lines: [String], progress: (Int) -> Void = { _ in }) async throws -> (
         imported: Int, skipped: Int
     ) {
+        var read = 0
         var imported = 0
-        var skipped = 0
-        for (number, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let json: JSONValue
-            do {
-                json = try JSONValue.parse(Array(line.utf8))
-            } catch {
-                throw GatewayError.invalid("Line \(number + 1) of the import is not JSON.")
+        var batch: [(entry: CacheEntry, vector: [Float]?)] = []
+        var writing: (task: Task<Int, any Error>, through: Int)?
+        func finishWriting() async throws {
+            guard let (task, through) = writing else { return }
+            writing = nil
+            imported += try await task.value
+            progress(through)
+        }
+        do {
+            // A blank line is skipped; the check reads bytes, as `trimmingCharacters` on a line of several
+            // kilobytes (a vector and token states) cost a third of an import.
+            for (number, line) in lines.enumerated()
+            where line.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+                batch.append(try await importedEntry(line, number: number + 1))
+                read += 1
+                guard batch.count == Self.importBatch else { continue }
+                try await finishWriting()
+                let full = batch
+                writing = (Task { try await self.insertImported(full) }, number + 1)
+                batch.removeAll(keepingCapacity: true)
             }
-            guard let requestJSON = json["request"], let responseJSON = json["response"],
-                let expires = json["expires_at"]?.number
-            else {
-                throw GatewayError.invalid("Line \(number + 1) of the import lacks request, response or expires_at.")
+        } catch {
+            try? await finishWriting()
+            throw error
+        }
+        try await finishWriting()
+        if !batch.isEmpty { imported += try await insertImported(batch) }
+        progress(lines.count)
+        return (imported, read - imported)
+    }
+
+    /// Entries an import writes in one transaction: a commit per entry would cost more than the entry.
+    static let importBatch = 256
+
+    /// The entry line `number` describes, embedded again where it lacks a vector or its token states.
+    private func importedEntry(_ line: String, number: Int) async throws -> (entry: CacheEntry, vector: [Float]?) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(Array(line.utf8))
+        } catch {
+            throw GatewayError.invalid("Line \(number) of the import is not JSON.")
+        }
+        guard let requestJSON = json["request"], let responseJSON = json["response"],
+            let expires = json["expires_at"]?.number
+        else {
+            throw GatewayError.invalid("Line \(number) of the import lacks request, response or expires_at.")
+        }
+        let (request, response) = try Self.importedExchange(
+            request: requestJSON, response: responseJSON, format: json["format"]?.string, line: number)
+        let tenant = json["tenant"]?.string ?? "global"
+        let key = CacheKey(request: request, tenant: tenant, settings: settings, semanticEnabled: false)
+        var vector = json["vector"]?.array?.compactMap { $0.number.map(Float.init) }
+        let prompt = json["prompt"]?.string
+        if let expected = embedder?.dimension, let given = vector, given.count != expected { vector = nil }
+        var tokens = Self.importedTokenStates(json, vector: vector)
+        if let prompt, let embedder, vector == nil || (verifier != nil && tokens == nil) {
+            let encoded = try await encode(prompt, embedder: embedder)
+            vector = encoded.vector
+            if verifier != nil, !encoded.tokenIDs.isEmpty, let embedder = embedder as? any TokenEmbedder {
+                tokens = TokenStateCoding.encode(encoded, vocabulary: embedder.tokenizer.vocabulary)
             }
-            let (request, response) = try Self.importedExchange(
-                request: requestJSON, response: responseJSON, format: json["format"]?.string, line: number + 1)
-            let tenant = json["tenant"]?.string ?? "global"
-            let key = CacheKey(request: request, tenant: tenant, settings: settings, semanticEnabled: false)
-            let exact = key.exact
-            let scope = key.scope
-            var vector = json["vector"]?.array?.compactMap { $0.number.map(Float.init) }
-            let prompt = json["prompt"]?.string
-            if let expected = embedder?.dimension, let given = vector, given.count != expected { vector = nil }
-            var tokens: (ids: Data, states: Data)?
-            if let prompt, let embedder, vector == nil || verifier != nil {
-                // Embedded again when the vector is absent, and for the token states the verifier needs.
-                let encoded = try await encode(prompt, embedder: embedder)
-                vector = encoded.vector
-                if verifier != nil, !encoded.tokenIDs.isEmpty, let embedder = embedder as? any TokenEmbedder {
-                    tokens = TokenStateCoding.encode(encoded, vocabulary: embedder.tokenizer.vocabulary)
+        }
+        let entry = CacheEntry(
+            id: nil, exactKey: key.exact, scope: key.scope, tenant: tenant, model: request.model,
+            prompt: vector == nil ? nil : prompt, request: request.canonicalJSON.sortedJSONString,
+            response: response.canonicalJSON.sortedJSONString,
+            promptTokens: Int(json["prompt_tokens"]?.integer ?? 0),
+            completionTokens: Int(json["completion_tokens"]?.integer ?? 0),
+            cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? clock.wallTime(),
+            expiresAt: expires, lastUsedAt: clock.wallTime(), hits: Int(json["hits"]?.integer ?? 0),
+            tokenIDs: tokens?.ids, tokenStates: tokens?.states)
+        return (entry, vector)
+    }
+
+    /// A line's token states (base64, beside its vector), if they decode: malformed ones are made again.
+    private static func importedTokenStates(_ json: JSONValue, vector: [Float]?) -> (ids: Data, states: Data)? {
+        guard let vector, let ids = json["token_ids"]?.string.flatMap({ Data(base64Encoded: $0) }),
+            let states = json["token_states"]?.string.flatMap({ Data(base64Encoded: $0) }),
+            TokenStateCoding.isWellFormed(ids: ids, states: states, dimension: vector.count)
+        else { return nil }
+        return (ids, states)
+    }
+
+    /// Writes `batch` in one transaction, skipping entries whose exact key is present; returns how many
+    /// were written.
+    private func insertImported(_ batch: [(entry: CacheEntry, vector: [Float]?)]) async throws -> Int {
+        let index = index
+        let (written, indexed) = try await store.database.write { db -> (Int, [(id: Int64, scope: String)]) in
+            var written = 0
+            var indexed: [(id: Int64, scope: String)] = []
+            for (draft, vector) in batch {
+                guard try CacheEntry.filter(Column("exact_key") == draft.exactKey).fetchCount(db) == 0 else {
+                    continue
                 }
-            }
-            let draft = CacheEntry(
-                id: nil, exactKey: exact, scope: scope, tenant: tenant, model: request.model,
-                prompt: vector == nil ? nil : prompt, request: request.canonicalJSON.sortedJSONString,
-                response: response.canonicalJSON.sortedJSONString,
-                promptTokens: Int(json["prompt_tokens"]?.integer ?? 0),
-                completionTokens: Int(json["completion_tokens"]?.integer ?? 0),
-                cost: json["cost"]?.number ?? 0, createdAt: json["created_at"]?.number ?? clock.wallTime(),
-                expiresAt: expires, lastUsedAt: clock.wallTime(), hits: Int(json["hits"]?.integer ?? 0),
-                tokenIDs: tokens?.ids,
-                tokenStates: tokens?.states)
-            let index = index
-            let indexed = vector
-            let inserted = try await store.database.write { db -> Int64? in
-                guard try CacheEntry.filter(Column("exact_key") == exact).fetchCount(db) == 0 else { return nil }
                 var entry = draft
                 try entry.insert(db)
-                if let indexed, let index { try index.insert(indexed, label: entry.id!, in: db) }
-                return entry.id
+                written += 1
+                if let vector, let index {
+                    try index.insert(vector, label: entry.id!, in: db)
+                    indexed.append((entry.id!, entry.scope))
+                }
             }
-            if let inserted {
-                imported += 1
-                if vector != nil { scopes.add(entry: inserted, scope: scope) }
-            } else {
-                skipped += 1
-            }
-            progress(number + 1)
+            return (written, indexed)
         }
-        return (imported, skipped)
+        for (id, scope) in indexed { scopes.add(entry: id, scope: scope) }
+        return written
     }
 
     /// The request and response of an imported line, read in the line's format.

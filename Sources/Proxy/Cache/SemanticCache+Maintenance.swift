@@ -131,5 +131,27 @@ struct CacheMaintenanceService: Service {
             }
         }
         try? cache.flush()
+        cache.saveIndexSnapshot(logger: logger)
+    }
+}
+
+extension SemanticCache {
+    /// Copies the semantic index to its snapshot file if it changed, so the next start reads the file
+    /// instead of the index's rows (``PersistentHNSWIndex/saveSnapshot()``); a failure is logged, as the
+    /// rows remain and the next start reads them.
+    public func saveIndexSnapshot(logger: Logger) {
+        guard let index else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            guard try index.saveSnapshot() else { return }
+            logger.info(
+                "cache index snapshot written",
+                metadata: [
+                    "entries": "\(index.count)",
+                    "seconds": "\(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)",
+                ])
+        } catch {
+            logger.warning("cache index snapshot not written", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -235,9 +235,10 @@ public final class SemanticCache: Sendable {
             return found
         }
         guard !candidates.isEmpty else { return .miss(encoded: query) }
+        let entries = try await RequestTrace.child("cache.read") { _ in try candidateEntries(candidates) }
         return try await RequestTrace.child("cache.verify") { span in
             let lookup = try verified(
-                candidates, query: query, prompt: prompt, key: key, index: index, now: now,
+                candidates, entries: entries, query: query, prompt: prompt, key: key, index: index, now: now,
                 withdrawn: withdrawnEntries(prompt: prompt, caller: caller),
                 operatingPoint: (threshold, strictness, band))
             guard case .hit(let hit) = lookup else { return lookup }
@@ -251,20 +252,25 @@ public final class SemanticCache: Sendable {
     /// verifier, which scores ``maxVerified`` candidates at most) judged the same question, scored above the
     /// verifier's threshold plus `strictness`; on a miss,
     /// the first candidate within `band` below that point is the near-miss.
-    private func verified(
-        _ candidates: [SearchResult], query: EncodedText, prompt: String, key: CacheKey, index: PersistentHNSWIndex,
-        now: Double, withdrawn: Set<Int64>, operatingPoint: (threshold: Double, strictness: Double, band: Double)
-    ) throws -> Lookup {
-        let (threshold, strictness, band) = operatingPoint
-        var nearMiss: Hit?
-        // Without their token states (tens of kilobytes each): only the candidate being verified needs them.
+    /// The candidates' entries by id, in one read and without their token states: only the candidate being
+    /// verified needs those.
+    private func candidateEntries(_ candidates: [SearchResult]) throws -> [Int64: CacheEntry] {
         let entries = try store.readNow { db in
             let placeholders = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
             return try CacheEntry.fetchAll(
                 db.cachedStatement(sql: CacheEntry.selectWithoutTokenStates + " WHERE id IN (\(placeholders))"),
                 arguments: StatementArguments(candidates.map(\.label)))
         }
-        let byID = Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+        return Dictionary(entries.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func verified(
+        _ candidates: [SearchResult], entries byID: [Int64: CacheEntry], query: EncodedText, prompt: String,
+        key: CacheKey, index: PersistentHNSWIndex, now: Double, withdrawn: Set<Int64>,
+        operatingPoint: (threshold: Double, strictness: Double, band: Double)
+    ) throws -> Lookup {
+        let (threshold, strictness, band) = operatingPoint
+        var nearMiss: Hit?
         let (verifier, positions, cosineThreshold) = tuning.withLock {
             ($0.verifier, $0.fitted?.positions ?? [], $0.settings.threshold)
         }

@@ -106,6 +106,19 @@ final class HNSWGraph {
         return slot
     }
 
+    /// Rebuilds the label map and the free slots from storage filled in bulk (a snapshot's arrays).
+    func restoreLabels() {
+        slotsByLabel.reserveCapacity(storage.slotCount)
+        for slot in 0..<UInt32(storage.slotCount) {
+            if storage.deleted[Int(slot)] {
+                storage.labels[Int(slot)] = 0
+                freeSlots.append(slot)
+            } else {
+                slotsByLabel[storage.labels[Int(slot)]] = slot
+            }
+        }
+    }
+
     /// Sets the entry point and top level read from a store, and moves the level generator on so that a
     /// reopened index does not draw the same levels again.
     func restoreEntry(_ entry: UInt32?, maxLevel: Int) {

@@ -50,6 +50,47 @@ struct VectorIndexStore {
                     links BLOB NOT NULL
                 );
                 """)
+        try createGenerationCounter(db)
+    }
+
+    /// The columns and trigger that say which state of an index a ``GraphSnapshot`` holds, added to a
+    /// database of an earlier version too. `generation` advances with every write of an index's entry point
+    /// or top level, which every change to its rows makes (whatever version of the code makes it);
+    /// `incarnation`, drawn when first missing, tells an index from another of the same name made later.
+    private func createGenerationCounter(_ db: Database) throws {
+        let columns = Set(try db.columns(in: "vector_index").map(\.name))
+        if !columns.contains("generation") {
+            try db.execute(sql: "ALTER TABLE vector_index ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+        }
+        if !columns.contains("incarnation") {
+            try db.execute(sql: "ALTER TABLE vector_index ADD COLUMN incarnation INTEGER")
+        }
+        try db.execute(
+            sql: """
+                CREATE TRIGGER IF NOT EXISTS vector_index_generation
+                AFTER UPDATE OF entry_point, max_level ON vector_index
+                BEGIN
+                    UPDATE vector_index SET generation = generation + 1 WHERE name = NEW.name;
+                END
+                """)
+    }
+
+    /// The index's generation and incarnation (drawing the incarnation if it has none yet), and its slot
+    /// count: what a snapshot of its present state records.
+    func snapshotState(_ db: Database) throws -> (generation: Int64, incarnation: Int64, slots: Int64) {
+        try db.execute(
+            sql: "UPDATE vector_index SET incarnation = random() WHERE name = ? AND incarnation IS NULL",
+            arguments: [name])
+        let row = try Row.fetchOne(
+            db, sql: "SELECT generation, incarnation FROM vector_index WHERE name = ?", arguments: [name])
+        // Slots are dense from 0, so the largest is found in the primary key without a scan.
+        let slots = try Int64.fetchOne(db, sql: "SELECT coalesce(max(slot) + 1, 0) FROM \"\(nodeTable)\"") ?? 0
+        return (row?["generation"] ?? 0, row?["incarnation"] ?? 0, slots)
+    }
+
+    /// Sets the `efSearch` of a stored index, which does not change its graph (nor its generation).
+    func updateEfSearch(_ db: Database, _ efSearch: Int) throws {
+        try db.execute(sql: "UPDATE vector_index SET ef_search = ? WHERE name = ?", arguments: [efSearch, name])
     }
 
     func readMeta(_ db: Database) throws -> Meta? {
@@ -108,7 +149,9 @@ struct VectorIndexStore {
         graph.restoreEntry(meta.entryPoint, maxLevel: meta.maxLevel)
     }
 
-    private func validateLinks(of graph: HNSWGraph, meta: Meta) throws {
+    /// Checks that the entry point is a slot at the top level and that every link list fits its level and
+    /// leads to a slot that reaches that level.
+    func validateLinks(of graph: HNSWGraph, meta: Meta) throws(VectorIndexError) {
         let storage = graph.storage
         let slots = storage.slotCount
         if let entry = meta.entryPoint {
@@ -121,6 +164,9 @@ struct VectorIndexStore {
         for slot in 0..<UInt32(slots) {
             for level in 0...Int(storage.levels[Int(slot)]) {
                 let links = storage.links(slot, level: level)
+                guard Int(links[0]) <= storage.maxLinks(level: level) else {
+                    throw VectorIndexError.corruptStore("slot \(slot) has \(links[0]) links at level \(level)")
+                }
                 for index in 0..<Int(links[0]) {
                     let target = links[index + 1]
                     guard Int(target) < slots, Int(storage.levels[Int(target)]) >= level else {

@@ -48,10 +48,7 @@ public enum TokenStateCoding {
     /// The entry's encoded prompt, or nil if its stored states are missing or malformed. Rows a form leaves out
     /// are zero.
     static func decode(ids: Data?, states: Data?, vector: [Float]) -> EncodedText? {
-        guard let ids, let states, !ids.isEmpty, ids.count % 4 == 0, !vector.isEmpty else { return nil }
-        let tokenIDs = ids.withUnsafeBytes { raw in
-            (0..<ids.count / 4).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
-        }
+        guard let ids, let states, let tokenIDs = tokenIDs(ids), !vector.isEmpty else { return nil }
         let dimension = vector.count
         if states.count == tokenIDs.count * dimension * 2 {
             let floats = states.withUnsafeBytes { raw in
@@ -67,15 +64,9 @@ public enum TokenStateCoding {
         }
         guard let quantizer = RotatedQuantizer(dimension: dimension) else { return nil }
         return states.withUnsafeBytes { raw -> EncodedText? in
-            guard raw.count >= 2, raw[0] == rotatedTag else { return nil }
-            let header = 2 + 4 * Int(raw[1])
-            guard raw.count >= header else { return nil }
-            let omitted = Set(
-                (0..<Int(raw[1])).map {
-                    Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 2 + 4 * $0, as: Int32.self))
-                })
-            let kept = tokenIDs.filter { !omitted.contains($0) }.count
-            guard raw.count == header + kept * quantizer.bytesPerRow else { return nil }
+            guard let (header, omitted) = rotatedLayout(raw, tokenIDs: tokenIDs, quantizer: quantizer) else {
+                return nil
+            }
             var floats: [Float] = []
             floats.reserveCapacity(tokenIDs.count * dimension)
             var offset = header
@@ -90,5 +81,38 @@ public enum TokenStateCoding {
             }
             return EncodedText(tokenIDs: tokenIDs, tokenStates: floats, vector: vector)
         }
+    }
+
+    /// Whether `states` of the tokens `ids` have a layout ``decode(ids:states:vector:)`` reads for rows of
+    /// `dimension`, checked without decoding a row (what an import of many entries can afford).
+    static func isWellFormed(ids: Data, states: Data, dimension: Int) -> Bool {
+        guard let tokenIDs = tokenIDs(ids), dimension > 0 else { return false }
+        if states.count == tokenIDs.count * dimension * 2 { return true }
+        guard let quantizer = RotatedQuantizer(dimension: dimension) else { return false }
+        return states.withUnsafeBytes { rotatedLayout($0, tokenIDs: tokenIDs, quantizer: quantizer) != nil }
+    }
+
+    private static func tokenIDs(_ ids: Data) -> [Int32]? {
+        guard !ids.isEmpty, ids.count % 4 == 0 else { return nil }
+        return ids.withUnsafeBytes { raw in
+            (0..<ids.count / 4).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
+        }
+    }
+
+    /// Where the rows of a rotated blob start and which token ids it leaves out, if its length is that of
+    /// `tokenIDs`' kept rows.
+    private static func rotatedLayout(_ raw: UnsafeRawBufferPointer, tokenIDs: [Int32], quantizer: RotatedQuantizer)
+        -> (header: Int, omitted: Set<Int32>)?
+    {
+        guard raw.count >= 2, raw[0] == rotatedTag else { return nil }
+        let header = 2 + 4 * Int(raw[1])
+        guard raw.count >= header else { return nil }
+        let omitted = Set(
+            (0..<Int(raw[1])).map {
+                Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 2 + 4 * $0, as: Int32.self))
+            })
+        let kept = tokenIDs.filter { !omitted.contains($0) }.count
+        guard raw.count == header + kept * quantizer.bytesPerRow else { return nil }
+        return (header, omitted)
     }
 }
