@@ -45,7 +45,9 @@ import Testing
         let released = Shared(false)
         try await TestUpstream.run(Self.silentUpstream(first: 1, released: released)) { upstream in
             defer { released.update { $0 = true } }
-            try await LiveGateway.run(yaml: Self.yaml(upstream, timeout: "1s", deadline: "600s")) { live in
+            // 5 s rather than 1: on a loaded machine (two cores, a build beside the tests) the head and first
+            // chunk took more than a second to arrive, which this test is not about.
+            try await LiveGateway.run(yaml: Self.yaml(upstream, timeout: "5s", deadline: "600s")) { live in
                 let answer = try await live.post("/v1/chat/completions", Self.request)
                 #expect(answer.status == 200)
                 #expect(answer.text.contains(#""content":"hi""#))
