@@ -41,6 +41,11 @@ struct CacheBenchmark: AsyncParsableCommand {
     var entries: String?
     @Option(help: "Where the cache of --entries is built (removed and made again).")
     var scaleDirectory = ".build/bench-scale"
+    @Flag(
+        help:
+            "With --entries: measure the cache an earlier --entries run left in --scale-directory as it is (reopen, memory, hits), without rebuilding it."
+    )
+    var remeasure = false
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -225,7 +230,8 @@ struct CacheBenchmark: AsyncParsableCommand {
         let scale = CacheScaleBenchmark(
             binary: binary, prompts: try CachePrompts(file: pairs, modelDir: modelDir), count: count,
             threshold: threshold, modelPath: modelPath,
-            directory: URL(fileURLWithPath: scaleDirectory).standardizedFileURL, sizes: sizes)
+            directory: URL(fileURLWithPath: scaleDirectory).standardizedFileURL, sizes: sizes,
+            remeasure: remeasure)
         let rows = try await scale.run(client: client)
         if output.json {
             rows.forEach { print($0.jsonLine()) }

@@ -15,69 +15,101 @@ struct CacheScaleBenchmark {
     let modelPath: String
     let directory: URL
     let sizes: [Int]
+    /// Whether to measure the cache an earlier run left in ``directory`` as it is, instead of building it.
+    let remeasure: Bool
 
     /// Synthetic lines imported per `routershift cache import` run, which reads its whole file at once.
     static let importChunk = 50_000
 
+    /// The prompts each size is measured with: about 32 tokens, and the long ones by their length.
+    private struct Workload {
+        let short: [CachePrompt]
+        let long: [(tokens: Int, pairs: [CachePrompt])]
+        var all: [CachePrompt] { short + long.flatMap(\.pairs) }
+    }
+
+    private var database: String { directory.appendingPathComponent("gateway.sqlite").path }
+
+    private var cache: String {
+        """
+        { enabled: true, threshold: \(threshold), scope: global, max_entries: 100000000, ttl: 30d,
+          embedder: { kind: local, model_dir: \(modelPath) } }
+        """
+    }
+
     func run(client: HTTPClient) async throws -> [ResultRow] {
-        let short = prompts.nearest(tokens: 32, count: count)
-        let long = [128, 256].map { (tokens: $0, pairs: prompts.joined(reaching: $0, count: 20)) }
-        try? FileManager.default.removeItem(at: directory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = directory.appendingPathComponent("gateway.sqlite").path
+        let workload = Workload(
+            short: prompts.nearest(tokens: 32, count: count),
+            long: [128, 256].map { (tokens: $0, pairs: prompts.joined(reaching: $0, count: 20)) })
         let (mock, upstream) = try startMockUpstream(binary: binary)
         defer { mock.stop() }
-        let cache = """
-            { enabled: true, threshold: \(threshold), scope: global, max_entries: 100000000, ttl: 30d,
-              embedder: { kind: local, model_dir: \(modelPath) } }
-            """
-        func start() async throws -> BenchGateway {
+        let start = {
             try await BenchGateway.start(
                 binary: binary, upstream: upstream, cache: cache, cores: nil, client: client, database: database,
                 timeout: 600)
         }
+        if remeasure {
+            guard FileManager.default.fileExists(atPath: database) else {
+                throw BenchmarkError("--remeasure: no cache in \(directory.path); build one with --entries first")
+            }
+            progress("reading \(directory.path) into the page cache")
+            Self.readThrough(database, database + ".index-cache")
+            return [
+                try await measure(entries: nil, start: start, client: client) {
+                    try await hitFigures(workload, $0, client)
+                }
+            ]
+        }
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         var rows: [ResultRow] = []
         // The gateway's start with nothing cached: what the model and the process cost before any entry.
         let empty = try await start()
         var baseline = ResultRow([("entries", .int(0)), ("start_s", .double(empty.startSeconds, digits: 3))])
-        progress("storing \(short.count + long.map(\.pairs.count).reduce(0, +)) real prompts")
-        for prompt in short + long.flatMap(\.pairs) {
+        progress("storing \(workload.all.count) real prompts")
+        for prompt in workload.all {
             _ = try await CachePrompts.ask(empty.base, prompt.origin, client: client)
         }
-        let template = try await SyntheticEntries(exportFrom: empty.base, client: client, near: short[0].origin)
-        let real = short.count + long.map(\.pairs.count).reduce(0, +)
-        baseline.set("bytes_per_entry", .double(Self.databaseBytes(database) / Double(real), digits: 0))
+        let template = try await SyntheticEntries(
+            exportFrom: empty.base, client: client, near: workload.short[0].origin)
+        baseline.set("bytes_per_entry", .double(Self.databaseBytes(database) / Double(workload.all.count), digits: 0))
         empty.stop()
         rows.append(baseline)
 
-        var entries = real
+        var entries = workload.all.count
         var synthetic = template
         for size in sizes where size > entries {
-            try await importEntries(size - entries, from: &synthetic, cache: cache, upstream: upstream)
+            try await importEntries(size - entries, from: &synthetic, upstream: upstream)
             entries = size
             rows.append(
-                try await measure(entries: size, database: database, start: start) { base in
-                    var figures: [(String, [Double], Int)] = []
-                    for (name, pairs) in [("32", short)] + long.map({ (String($0.tokens), $0.pairs) }) {
-                        let semantic = try await Self.hits(pairs.map(\.paraphrase), "semantic-hit", base, client)
-                        figures.append(("semantic_\(name)", semantic, pairs.count))
-                    }
-                    figures.append(
-                        ("exact_32", try await Self.hits(short.map(\.origin), "hit", base, client), short.count))
-                    return figures
+                try await measure(entries: size, start: start, client: client) {
+                    try await hitFigures(workload, $0, client)
                 })
         }
         return rows
     }
 
+    /// Hit latencies at the gateway at `base`: semantic hits of each length, then exact hits.
+    private func hitFigures(_ workload: Workload, _ base: String, _ client: HTTPClient) async throws
+        -> [(String, [Double], Int)]
+    {
+        var figures: [(String, [Double], Int)] = []
+        for (name, pairs) in [("32", workload.short)] + workload.long.map({ (String($0.tokens), $0.pairs) }) {
+            let semantic = try await Self.hits(pairs.map(\.paraphrase), "semantic-hit", base, client)
+            figures.append(("semantic_\(name)", semantic, pairs.count))
+        }
+        let exact = try await Self.hits(workload.short.map(\.origin), "hit", base, client)
+        figures.append(("exact_32", exact, workload.short.count))
+        return figures
+    }
+
     /// Imports `count` more synthetic entries with `routershift cache import`, in chunks.
     private func importEntries(
-        _ count: Int, from synthetic: inout SyntheticEntries, cache: String, upstream: String
+        _ count: Int, from synthetic: inout SyntheticEntries, upstream: String
     ) async throws {
         let config = try BenchGateway.writeConfiguration(
-            port: try freePort(), upstream: upstream, cache: cache,
-            database: directory.appendingPathComponent("gateway.sqlite").path, extra: "")
+            port: try freePort(), upstream: upstream, cache: cache, database: database, extra: "")
         defer { try? FileManager.default.removeItem(at: config) }
         let file = directory.appendingPathComponent("synthetic.jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -102,16 +134,19 @@ struct CacheScaleBenchmark {
         }
     }
 
-    /// The figures at one size: the database, a warm and a cold reopen, the hits `hits` measures.
+    /// The figures at one size (`entries`, or the count the gateway reports): the database, a warm and a
+    /// cold reopen, the hits `hits` measures.
     private func measure(
-        entries: Int, database: String, start: () async throws -> BenchGateway,
+        entries: Int?, start: () async throws -> BenchGateway, client: HTTPClient,
         hits: (String) async throws -> [(String, [Double], Int)]
     ) async throws -> ResultRow {
-        var row = ResultRow([("entries", .int(entries))])
-        row.set("database_bytes", .int(Int(Self.databaseBytes(database))))
-        row.set("bytes_per_entry", .double(Self.databaseBytes(database) / Double(entries), digits: 0))
         // The first start after the import finds the file in the page cache (the import just wrote it).
         let warm = try await start()
+        let counted: Int
+        if let entries { counted = entries } else { counted = try await Self.entryCount(warm.base, client: client) }
+        var row = ResultRow([("entries", .int(counted))])
+        row.set("database_bytes", .int(Int(Self.databaseBytes(database))))
+        row.set("bytes_per_entry", .double(Self.databaseBytes(database) / Double(counted), digits: 0))
         row.set("start_warm_s", .double(warm.startSeconds, digits: 3))
         warm.stop()
         let dropped = Self.dropPageCache(database)
@@ -119,7 +154,7 @@ struct CacheScaleBenchmark {
         defer { cold.stop() }
         row.set("start_cold_s", .double(cold.startSeconds, digits: 3))
         row.set("cold_by", .string(dropped))
-        progress("\(entries) entries: reopened in \(warm.startSeconds) s warm, \(cold.startSeconds) s cold")
+        progress("\(counted) entries: reopened in \(warm.startSeconds) s warm, \(cold.startSeconds) s cold")
         for (name, latencies, asked) in try await hits(cold.base) {
             row.set("\(name)_hits", .string("\(latencies.count)/\(asked)"))
             row.set("\(name)_ms_p50", .double(percentile(latencies, 0.5), digits: 2))
@@ -139,6 +174,29 @@ struct CacheScaleBenchmark {
             if answer.outcome == outcome { latencies.append(answer.milliseconds) }
         }
         return latencies
+    }
+
+    /// The entries the gateway at `base` reports (`GET /admin/cache/stats`).
+    private static func entryCount(_ base: String, client: HTTPClient) async throws -> Int {
+        var request = HTTPClientRequest(url: base + "/admin/cache/stats")
+        request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
+        let body = try await client.execute(request, timeout: .seconds(600)).body.collect(upTo: 1 << 20)
+        guard
+            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+            let entries = object["entries"] as? Int
+        else { throw BenchmarkError("GET /admin/cache/stats: no entry count in the answer") }
+        return entries
+    }
+
+    /// Reads `paths` through once, so that they are in the page cache as after the import that wrote them.
+    private static func readThrough(_ paths: String...) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for path in paths {
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { continue }
+            while read(descriptor, &buffer, buffer.count) > 0 {}
+            close(descriptor)
+        }
     }
 
     static func databaseBytes(_ path: String) -> Double {

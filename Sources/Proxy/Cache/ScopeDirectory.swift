@@ -7,22 +7,32 @@ final class ScopeDirectory: Sendable {
         var scopeOfEntry: [Int64: Int32] = [:]
         var scopeIDs: [String: Int32] = [:]
         var counts: [Int32: Int] = [:]
+
+        mutating func add(entry: Int64, scope: String) {
+            let id =
+                scopeIDs[scope]
+                ?? {
+                    let id = Int32(scopeIDs.count)
+                    scopeIDs[scope] = id
+                    return id
+                }()
+            if let old = scopeOfEntry.updateValue(id, forKey: entry) { counts[old, default: 1] -= 1 }
+            counts[id, default: 0] += 1
+        }
     }
 
     private let table = Mutex(Table())
 
     func add(entry: Int64, scope: String) {
-        table.withLock { table in
-            let id =
-                table.scopeIDs[scope]
-                ?? {
-                    let id = Int32(table.scopeIDs.count)
-                    table.scopeIDs[scope] = id
-                    return id
-                }()
-            if let old = table.scopeOfEntry.updateValue(id, forKey: entry) { table.counts[old, default: 1] -= 1 }
-            table.counts[id, default: 0] += 1
-        }
+        table.withLock { $0.add(entry: entry, scope: scope) }
+    }
+
+    /// Replaces the whole directory with `entries` (an opening's million entries at once).
+    func replaceAll(with entries: [(entry: Int64, scope: String)]) {
+        var loaded = Table()
+        loaded.scopeOfEntry.reserveCapacity(entries.count)
+        for (entry, scope) in entries { loaded.add(entry: entry, scope: scope) }
+        table.withLock { $0 = loaded }
     }
 
     func remove(entry: Int64) {

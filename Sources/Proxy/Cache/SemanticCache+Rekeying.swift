@@ -11,6 +11,12 @@ extension SemanticCache {
     func rekeyEntries() throws -> (rekeyed: Int, dropped: Int) {
         var rekeyed = 0
         var dropped = 0
+        let anyToRekey = try store.database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry WHERE key_form < ?)", arguments: [CacheKey.form])
+                ?? false
+        }
+        guard anyToRekey else { return (0, 0) }
         while true {
             let batch = try store.database.write { db -> (rekeyed: Int, dropped: Int)? in
                 let rows = try Row.fetchAll(

@@ -87,11 +87,20 @@ public final class SemanticCache: Sendable {
         }
         try rekeyEntries()
         try loadWithdrawals()
-        if index != nil {
-            try store.database.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT id, scope FROM cache_entry WHERE prompt IS NOT NULL")
-                while let row = try rows.next() { scopes.add(entry: row[0], scope: row[1]) }
+        if let index {
+            // Every entry's scope from the scope index alone (no table row is read), kept for the entries the
+            // semantic index holds.
+            let indexed = try store.database.read { db in
+                var indexed: [(entry: Int64, scope: String)] = []
+                indexed.reserveCapacity(index.count)
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, scope FROM cache_entry")
+                while let row = try rows.next() {
+                    let id: Int64 = row[0]
+                    if index.contains(id) { indexed.append((id, row[1])) }
+                }
+                return indexed
             }
+            scopes.replaceAll(with: indexed)
         }
     }
 

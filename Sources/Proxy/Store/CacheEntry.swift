@@ -110,6 +110,15 @@ extension GatewayStore {
         }
     }
 
+    /// An index for what the cache checks of every entry when it opens: whether any needs keying again.
+    /// `key_form` was added by `ALTER`, so it is stored after the token states, beyond each row's first page:
+    /// without the index that check read the whole table.
+    static func registerCacheOpeningIndex(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v14-cache-key-form-index") { db in
+            try db.create(index: "cache_entry_key_form", on: "cache_entry", columns: ["key_form"])
+        }
+    }
+
     /// Rewrites the request and response of every entry from Swift's synthesised encoding to the canonical
     /// JSON form, in batches. An entry that cannot be read is marked (``CacheKey/unreadableForm``) for the
     /// cache to drop when it keys entries again (``SemanticCache/rekeyEntries()``), with its index node.

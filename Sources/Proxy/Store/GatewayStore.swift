@@ -55,6 +55,7 @@ public final class GatewayStore: Sendable {
         StoredResponse.registerMigrations(&migrator)
         registerFeedbackMigrations(&migrator)
         registerAuditMigrations(&migrator)
+        registerCacheOpeningIndex(&migrator)
         return migrator
     }
 }

@@ -8,6 +8,8 @@
 ///
 /// - `vectors`: one row of `vectorStride` floats per slot, 64-byte aligned, so a 384-d vector spans exactly
 ///   24 cache lines and the whole block is a strided matrix BLAS can scan.
+///   It and `level0` are most of the memory. Large ones sit on transparent huge pages where Linux offers
+///   them (see ``allocateLarge(_:count:)``).
 /// - `level0`: `1 + 2M` words per slot, the link count then the links of level 0.
 /// - `upper`: for the few slots above level 0, one block of `level * (1 + M)` words.
 /// - `labels`, `levels`, `deleted`: the external id, top level and tombstone flag of each slot.
@@ -36,8 +38,8 @@ final class GraphStorage {
         level0Stride = 1 + 2 * m
         upperStride = 1 + m
         self.capacity = max(capacity, 16)
-        vectors = Self.allocateAligned(count: self.capacity * vectorStride)
-        level0 = .allocate(capacity: self.capacity * level0Stride)
+        vectors = Self.allocateLarge(Float.self, count: self.capacity * vectorStride)
+        level0 = Self.allocateLarge(UInt32.self, count: self.capacity * level0Stride)
         labels = .allocate(capacity: self.capacity)
         levels = .allocate(capacity: self.capacity)
         deleted = .allocate(capacity: self.capacity)
@@ -48,7 +50,7 @@ final class GraphStorage {
     deinit {
         for slot in 0..<slotCount { upper[slot]?.deallocate() }
         free(vectors)
-        level0.deallocate()
+        free(level0)
         labels.deallocate()
         levels.deallocate()
         deleted.deallocate()
@@ -112,11 +114,14 @@ final class GraphStorage {
     }
 
     private func grow(to newCapacity: Int) {
-        let newVectors = Self.allocateAligned(count: newCapacity * vectorStride)
+        let newVectors = Self.allocateLarge(Float.self, count: newCapacity * vectorStride)
         newVectors.update(from: vectors, count: slotCount * vectorStride)
         free(vectors)
         vectors = newVectors
-        level0 = Self.reallocate(level0, from: capacity * level0Stride, to: newCapacity * level0Stride)
+        let newLevel0 = Self.allocateLarge(UInt32.self, count: newCapacity * level0Stride)
+        newLevel0.update(from: level0, count: slotCount * level0Stride)
+        free(level0)
+        level0 = newLevel0
         labels = Self.reallocate(labels, from: capacity, to: newCapacity)
         levels = Self.reallocate(levels, from: capacity, to: newCapacity)
         deleted = Self.reallocate(deleted, from: capacity, to: newCapacity)
@@ -135,11 +140,20 @@ final class GraphStorage {
         return new
     }
 
-    private static func allocateAligned(count: Int) -> UnsafeMutablePointer<Float> {
+    /// Uninitialised memory for `count` values, released with `free`: 64-byte aligned; from 4 MiB on,
+    /// 2 MiB aligned and marked for transparent huge pages (Linux, `madvise` mode), so filling it (an opening
+    /// reads a million entries' graph, 1.7 GB) faults once per 2 MiB rather than once per 4 KiB, and a search's
+    /// scattered reads of vectors and links miss the TLB less.
+    private static func allocateLarge<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let bytes = max(count, 16) * MemoryLayout<T>.stride
+        let hugePage = 2 << 20
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, max(count, 16) * MemoryLayout<Float>.size) == 0, let raw else {
-            fatalError("out of memory allocating \(count) floats for vectors")
+        guard posix_memalign(&raw, bytes >= 2 * hugePage ? hugePage : 64, bytes) == 0, let raw else {
+            fatalError("out of memory allocating \(bytes) bytes for the index")
         }
-        return raw.bindMemory(to: Float.self, capacity: count)
+        #if os(Linux)
+            if bytes >= 2 * hugePage { _ = madvise(raw, bytes & ~(hugePage - 1), MADV_HUGEPAGE) }
+        #endif
+        return raw.bindMemory(to: T.self, capacity: count)
     }
 }
