@@ -46,6 +46,8 @@ struct CacheBenchmark: AsyncParsableCommand {
             "With --entries: measure the cache an earlier --entries run left in --scale-directory as it is (reopen, memory, hits), without rebuilding it."
     )
     var remeasure = false
+    @Option(help: "With --entries: the cache's ef_search (the gateway's default when not given).")
+    var efSearch: Int?
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -231,14 +233,14 @@ struct CacheBenchmark: AsyncParsableCommand {
             binary: binary, prompts: try CachePrompts(file: pairs, modelDir: modelDir), count: count,
             threshold: threshold, modelPath: modelPath,
             directory: URL(fileURLWithPath: scaleDirectory).standardizedFileURL, sizes: sizes,
-            remeasure: remeasure)
+            remeasure: remeasure, efSearch: efSearch)
         let rows = try await scale.run(client: client)
         if output.json {
             rows.forEach { print($0.jsonLine()) }
             return
         }
         print(
-            "Semantic cache at scale: synthetic entries beside \(count) real prompts near 32 tokens and 20 each of 128 and 256"
+            "Semantic cache at scale: synthetic entries beside \(count) real prompts near 32 tokens and 20 each of 128 and 256, ef_search \(efSearch.map(String.init) ?? "default")"
         )
         print(machineDescription())
         printTable(

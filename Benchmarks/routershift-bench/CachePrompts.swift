@@ -58,9 +58,11 @@ struct CachePrompts {
         return result
     }
 
-    /// A chat completion asking `text` of the `bench` group at `base`, with the master key.
-    static func chatRequest(_ base: String, _ text: String) -> HTTPClientRequest {
+    /// A chat completion asking `text` of the `bench` group at `base`, with the master key; `storing: false`
+    /// asks the cache not to store a miss (`x-routershift-cache: no-store`).
+    static func chatRequest(_ base: String, _ text: String, storing: Bool = true) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+        if !storing { request.headers.add(name: "x-routershift-cache", value: "no-store") }
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer sk-bench-master-key")
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -72,11 +74,11 @@ struct CachePrompts {
     }
 
     /// Asks `text` at `base`: the latency in milliseconds and the gateway's cache outcome (`miss` without one).
-    static func ask(_ base: String, _ text: String, client: HTTPClient) async throws -> (
+    static func ask(_ base: String, _ text: String, storing: Bool = true, client: HTTPClient) async throws -> (
         milliseconds: Double, outcome: String
     ) {
         let begin = DispatchTime.now().uptimeNanoseconds
-        let response = try await client.execute(chatRequest(base, text), timeout: .seconds(60))
+        let response = try await client.execute(chatRequest(base, text, storing: storing), timeout: .seconds(60))
         _ = try await response.body.collect(upTo: 1 << 24)
         guard response.status == .ok else {
             throw BenchmarkError("\(base) answered \(response.status.code) to a chat completion")

@@ -17,6 +17,8 @@ struct CacheScaleBenchmark {
     let sizes: [Int]
     /// Whether to measure the cache an earlier run left in ``directory`` as it is, instead of building it.
     let remeasure: Bool
+    /// The cache's `ef_search`; nil for the gateway's default.
+    let efSearch: Int?
 
     /// Synthetic lines imported per `routershift cache import` run, which reads its whole file at once.
     static let importChunk = 50_000
@@ -33,7 +35,7 @@ struct CacheScaleBenchmark {
     private var cache: String {
         """
         { enabled: true, threshold: \(threshold), scope: global, max_entries: 100000000, ttl: 30d,
-          embedder: { kind: local, model_dir: \(modelPath) } }
+          \(efSearch.map { "ef_search: \($0)," } ?? "") embedder: { kind: local, model_dir: \(modelPath) } }
         """
     }
 
@@ -145,6 +147,7 @@ struct CacheScaleBenchmark {
         let counted: Int
         if let entries { counted = entries } else { counted = try await Self.entryCount(warm.base, client: client) }
         var row = ResultRow([("entries", .int(counted))])
+        if let efSearch { row.set("ef_search", .int(efSearch)) }
         row.set("database_bytes", .int(Int(Self.databaseBytes(database))))
         row.set("bytes_per_entry", .double(Self.databaseBytes(database) / Double(counted), digits: 0))
         row.set("start_warm_s", .double(warm.startSeconds, digits: 3))
@@ -170,7 +173,8 @@ struct CacheScaleBenchmark {
     {
         var latencies: [Double] = []
         for text in texts {
-            let answer = try await CachePrompts.ask(base, text, client: client)
+            // A miss is not stored, so measuring leaves the cache as it was (`--remeasure` measures it again).
+            let answer = try await CachePrompts.ask(base, text, storing: false, client: client)
             if answer.outcome == outcome { latencies.append(answer.milliseconds) }
         }
         return latencies

@@ -413,7 +413,7 @@ public enum ConfigurationLoader {
             node, path: "cache",
             allowed: [
                 "enabled", "threshold", "scope", "ttl", "max_entries", "semantic", "embed_turns", "max_turns",
-                "max_temperature", "embedder", "verifier", "max_wrong_hit_rate", "audit",
+                "max_temperature", "ef_search", "embedder", "verifier", "max_wrong_hit_rate", "audit",
             ])
         if let rate = reader.double(fields["max_wrong_hit_rate"], path: "cache.max_wrong_hit_rate", range: 0...1) {
             cache.maxWrongHitRate = rate
@@ -479,6 +479,7 @@ public enum ConfigurationLoader {
         if let temperature = reader.double(fields["max_temperature"], path: "cache.max_temperature", range: 0...2) {
             cache.maxTemperature = temperature
         }
+        if let ef = reader.int(fields["ef_search"], path: "cache.ef_search", range: 8...4096) { cache.efSearch = ef }
         if let embedderNode = fields["embedder"] {
             let embedder = reader.mapping(
                 embedderNode, path: "cache.embedder",

@@ -23,6 +23,7 @@ extension GatewayConfiguration {
         merged.cache.maxEntries = new.cache.maxEntries
         merged.cache.maxTurns = new.cache.maxTurns
         merged.cache.maxTemperature = new.cache.maxTemperature
+        merged.cache.efSearch = new.cache.efSearch
         merged.cache.verifier.threshold = new.cache.verifier.threshold
         merged.cache.verifier.candidateThreshold = new.cache.verifier.candidateThreshold
         merged.cache.verifier.file = new.cache.verifier.file

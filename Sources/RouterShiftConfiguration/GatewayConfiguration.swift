@@ -206,6 +206,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var maxTurns = 8
         /// Requests above this temperature skip the semantic layer.
         public var maxTemperature = 1.0
+        /// The semantic index search's candidate list (HNSW efSearch). A search is under 1% of a hit, and at a
+        /// million entries hnswlib and this index alike find a prompt's nearest entry far more often with a
+        /// wider list than with hnswlib's default of 64 (BENCHMARKS.md, "The cache at a million entries").
+        public var efSearch = 256
         /// By default the local model in the per-user data folder, where `routershift model fetch` puts it.
         public var embedder: EmbedderKind = .local(
             modelDirectory: DataHome.modelDirectory(), threads: GatewayConfiguration.defaultEmbedderThreads)

@@ -54,6 +54,15 @@ import Testing
         #expect(Set(error.problems.map(\.path)) == ["cache.audit.near_miss_rate", "cache.audit.judge"])
     }
 
+    @Test func readsTheIndexSearchWidth() throws {
+        #expect(try ConfigurationLoader.parse("cache: { ef_search: 512 }").cache.efSearch == 512)
+        #expect(try ConfigurationLoader.parse("cache: { ttl: 1d }").cache.efSearch == 256)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("cache: { ef_search: 4 }")
+        }
+        #expect(error.problems.map(\.path) == ["cache.ef_search"])
+    }
+
     @Test func readsEndpointsAndTaskSettings() throws {
         let configuration = try ConfigurationLoader.parse(
             """

@@ -166,6 +166,7 @@ import Testing
         new.server.port = 4001
         new.cache.embedTurns = 2
         new.cache.maxTurns = 3
+        new.cache.efSearch = 512
         new.routing.maxResponseBytes = 1 << 20
         new.routing.retries = 5
         #expect(
@@ -175,6 +176,7 @@ import Testing
         #expect(merged.server.port == old.server.port)
         #expect(merged.cache.embedTurns == old.cache.embedTurns)
         #expect(merged.cache.maxTurns == 3)
+        #expect(merged.cache.efSearch == 512)
         #expect(merged.routing.retries == 5)
         #expect(merged.routing.maxResponseBytes == old.routing.maxResponseBytes)
     }

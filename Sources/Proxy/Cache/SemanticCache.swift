@@ -148,6 +148,7 @@ public final class SemanticCache: Sendable {
             tuning.settings.maxEntries = settings.maxEntries
             tuning.settings.maxTurns = settings.maxTurns
             tuning.settings.maxTemperature = settings.maxTemperature
+            tuning.settings.efSearch = settings.efSearch
             tuning.settings.verifier.threshold = settings.verifier.threshold
             tuning.settings.verifier.candidateThreshold = settings.verifier.candidateThreshold
             tuning.settings.maxWrongHitRate = settings.maxWrongHitRate
@@ -238,7 +239,8 @@ public final class SemanticCache: Sendable {
         let lowest = verifier == nil ? threshold - band : threshold
         let candidates = try await RequestTrace.child("cache.search") { span in
             let found = try index.search(
-                query.vector, k: Self.candidates, filter: SearchFilter(expectedMatches: count, filter)
+                query.vector, k: Self.candidates, ef: settings.efSearch,
+                filter: SearchFilter(expectedMatches: count, filter)
             ).filter { Double($0.similarity) >= lowest }
             span?.attributes["routershift.cache.candidates"] = found.count
             return found
