@@ -17,6 +17,23 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# PostgreSQL's server binaries, for the store tests' private cluster (scripts/postgres.sh). Debian's package would
+# start its own cluster as a system service; the tests never use one, so service starts are refused during the install.
+ensure_postgres() {
+    command -v initdb >/dev/null 2>&1 && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+    local sudo_if_needed=()
+    [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
+    local policy=/usr/sbin/policy-rc.d added_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo_if_needed[@]}" tee "$policy" >/dev/null
+        "${sudo_if_needed[@]}" chmod +x "$policy"
+        added_policy=1
+    fi
+    ensure_packages postgresql-15
+    [ -z "$added_policy" ] || "${sudo_if_needed[@]}" rm -f "$policy"
+}
+
 ensure_packages libopenblas-dev libsqlite3-dev pkg-config
 
 command -v swift >/dev/null || {

@@ -3,12 +3,12 @@ import Foundation
 import Proxy
 import RouterShiftConfiguration
 
-struct KeysCommand: ParsableCommand {
+struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Manage virtual keys in the gateway's database.",
         subcommands: [Create.self, List.self, Update.self, Revoke.self])
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once.")
 
         @OptionGroup var options: ConfigOptions
@@ -17,7 +17,7 @@ struct KeysCommand: ParsableCommand {
         @Flag(help: "Never audit this key's semantic hits (cache.audit re-asks a share of them upstream).")
         var noCacheAudit = false
 
-        func run() throws {
+        func run() async throws {
             let draft = KeyDraft(
                 name: name, team: settings.team, models: settings.modelList, rpm: settings.rpm, tpm: settings.tpm,
                 maxParallel: settings.maxParallel, budget: settings.budget, budgetPeriod: settings.budgetPeriod,
@@ -29,21 +29,21 @@ struct KeysCommand: ParsableCommand {
                 throw ValidationError(error.message)
             }
             let store = try options.openStore(configuration)
-            let (key, secret) = try store.createKey(draft, now: SystemClock().wallTime())
+            let (key, secret) = try await store.createKey(draft, now: SystemClock().wallTime())
             print("created \(key.id) (\(key.name))")
             print(secret)
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
 
         @OptionGroup var options: ConfigOptions
         @Flag(help: "Include revoked keys.") var all = false
 
-        func run() throws {
+        func run() async throws {
             let store = try options.openStore()
-            let keys = try store.keys(includeRevoked: all)
+            let keys = try await store.keys(includeRevoked: all)
             let rows = keys.map { key in
                 [
                     key.id, key.name, key.prefix + "…", key.team ?? "-", key.models?.joined(separator: ",") ?? "all",
@@ -54,9 +54,10 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct Update: ParsableCommand {
+    struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a key's name, team, models, limits or budget; in force from its next request.",
+            abstract:
+                "Change a key's name, team, models, limits or budget; a running gateway applies it within a second.",
             discussion: "Options given change; --clear removes a limit, the team or the model list (all models).")
 
         @OptionGroup var options: ConfigOptions
@@ -67,7 +68,7 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Comma-separated settings to remove: team, models, rpm, tpm, max-parallel, budget.")
         var clear: String?
 
-        func run() throws {
+        func run() async throws {
             var change = KeyChange()
             change.name = name
             // An option given sets the field (`.some`); one left out keeps it (nil).
@@ -97,7 +98,9 @@ struct KeysCommand: ParsableCommand {
             let store = try options.openStore(configuration)
             let updated: VirtualKey?
             do {
-                updated = try store.updateKey(key, change) { try KeyDraft(of: $0).validate(against: configuration) }
+                updated = try await store.updateKey(key, change) {
+                    try KeyDraft(of: $0).validate(against: configuration)
+                }
             } catch let error as GatewayError {
                 throw ValidationError(error.message)
             }
@@ -106,16 +109,16 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a key by id or prefix; it is refused at once.")
+            abstract: "Revoke a key by id or prefix; a running gateway refuses it within a second.")
 
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The key's id (key_...) or secret prefix.") var key: String
 
-        func run() throws {
+        func run() async throws {
             let store = try options.openStore()
-            guard let revoked = try store.revokeKey(key, now: SystemClock().wallTime()) else {
+            guard let revoked = try await store.revokeKey(key, now: SystemClock().wallTime()) else {
                 throw ValidationError("no key with id or prefix \(key)")
             }
             print("revoked \(revoked.id) (\(revoked.name))")

@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice(
                 "exporting traces", metadata: ["endpoint": "\(otlp.tracesURL)", "sample_rate": "\(otlp.sampleRate)"])
         }
-        let gateway = try Gateway(
+        let gateway = try await Gateway(
             configuration: configuration, logger: logger, configurationSource: source, tracing: tracing)
         let models = configuration.models.count
         try await gateway.run { channel in

@@ -154,7 +154,7 @@ import Testing
             FileManager.default.temporaryDirectory
             .appendingPathComponent("reload-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: configuration.databasePath) }
-        let gateway = try Gateway(configuration: configuration, logger: .init(label: "test"))
+        let gateway = try await Gateway(configuration: configuration, logger: .init(label: "test"))
         let error = try #require(throws: GatewayError.self) { try gateway.reloadFromSource() }
         #expect(error.code == "reload_unavailable")
         try await gateway.shutdown()

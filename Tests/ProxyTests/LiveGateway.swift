@@ -64,7 +64,7 @@ struct LiveGateway {
                 configuration.server.masterKey = masterKey
                 return configuration
             }
-            let gateway = try Gateway(
+            let gateway = try await Gateway(
                 configuration: try source(), logger: logger, clock: clock, configurationSource: source,
                 tracing: tracer.map { ($0, IdleService()) })
             let gatewayPort = Ports()

@@ -171,15 +171,15 @@ import Testing
             ])
     }
 
-    @Test func aMissingCertificateFileStopsTheGatewayWithItsName() throws {
+    @Test func aMissingCertificateFileStopsTheGatewayWithItsName() async throws {
         var configuration = GatewayConfiguration()
         configuration.databasePath =
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "tls-\(UUID().uuidString).sqlite"
             ).path
         configuration.server.tls = .init(certificate: "/nonexistent/cert.pem", key: "/nonexistent/key.pem")
-        let error = try #require(throws: GatewayError.self) {
-            _ = try Gateway(configuration: configuration, logger: .init(label: "test"))
+        let error = try await #require(throws: GatewayError.self) {
+            _ = try await Gateway(configuration: configuration, logger: .init(label: "test"))
         }
         #expect(error.message.contains("/nonexistent/cert.pem"))
     }

@@ -9,10 +9,10 @@ struct AdminRoutes {
     func register(on router: Router<GatewayContext>) {
         let admin = router.group("admin")
         admin.post("keys") { request, _ in try await createKey(request) }
-        admin.get("keys") { request, _ in try listKeys(request) }
+        admin.get("keys") { request, _ in try await listKeys(request) }
         admin.patch("keys/:id") { request, context in try await updateKey(request, context) }
-        admin.delete("keys/:id") { _, context in try revokeKey(context) }
-        admin.post("keys/:id/revoke") { _, context in try revokeKey(context) }
+        admin.delete("keys/:id") { _, context in try await revokeKey(context) }
+        admin.post("keys/:id/revoke") { _, context in try await revokeKey(context) }
         admin.get("routing") { _, _ in routingState() }
         admin.post("config/reload") { _, _ in try reloadConfiguration() }
     }
@@ -54,7 +54,8 @@ struct AdminRoutes {
             budget: try fields.number("budget"), budgetPeriod: try fields.string("budget_period"),
             cacheAudit: try fields.bool("cache_audit"))
         try draft.validate(against: gateway.configuration)
-        let (key, secret) = try gateway.store.createKey(draft, now: gateway.clock.wallTime())
+        let (key, secret) = try await gateway.store.createKey(draft, now: gateway.clock.wallTime())
+        try await gateway.keys.refresh()
         var json = Self.json(key)
         json["key"] = .string(secret)
         return jsonResponse(.object(json), status: .created)
@@ -89,11 +90,12 @@ struct AdminRoutes {
         let id = context.parameters.get("id") ?? ""
         let configuration = gateway.configuration
         guard
-            let key = try gateway.store.updateKey(
+            let key = try await gateway.store.updateKey(
                 id, change, check: { try KeyDraft(of: $0).validate(against: configuration) })
         else {
             throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
         }
+        try await gateway.keys.refresh()
         return jsonResponse(.object(json(withSpend: key)))
     }
 
@@ -112,17 +114,18 @@ struct AdminRoutes {
         }
     }
 
-    private func listKeys(_ request: Request) throws -> Response {
+    private func listKeys(_ request: Request) async throws -> Response {
         let includeRevoked = request.uri.queryParameters.get("include_revoked") == "true"
-        let keys = try gateway.store.keys(includeRevoked: includeRevoked)
+        let keys = try await gateway.store.keys(includeRevoked: includeRevoked)
         return jsonResponse(["object": "list", "data": .array(keys.map { .object(json(withSpend: $0)) })])
     }
 
-    private func revokeKey(_ context: GatewayContext) throws -> Response {
+    private func revokeKey(_ context: GatewayContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard let key = try gateway.store.revokeKey(id, now: gateway.clock.wallTime()) else {
+        guard let key = try await gateway.store.revokeKey(id, now: gateway.clock.wallTime()) else {
             throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
         }
+        try await gateway.keys.refresh()
         return jsonResponse(.object(Self.json(key)))
     }
 

@@ -38,7 +38,7 @@ struct AnalyticsRoutes {
     private func spend(_ request: Request) throws -> Response {
         let query = try query(request)
         let rows = try gateway.store.spend(matching: query.filter, groupBy: query.groupBy, interval: query.interval)
-        let names = query.groupBy == .key ? try keyNames() : [:]
+        let names = query.groupBy == .key ? keyNames() : [:]
         return jsonResponse([
             "object": "list", "group_by": query.groupBy.map { .string($0.rawValue) } ?? .null,
             "interval": query.interval.map { .string($0.rawValue) } ?? .null,
@@ -63,9 +63,9 @@ struct AnalyticsRoutes {
         return jsonResponse(.object(json))
     }
 
-    private func keyNames() throws -> [String: String] {
+    private func keyNames() -> [String: String] {
         var names = ["master": "master key"]
-        for key in try gateway.store.keys(includeRevoked: true) { names[key.id] = key.name }
+        for key in gateway.keys.all { names[key.id] = key.name }
         return names
     }
 

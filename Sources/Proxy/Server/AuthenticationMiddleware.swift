@@ -3,12 +3,13 @@ import Hummingbird
 
 /// Authenticates every /v1, /admin and Azure-style /openai request: `Authorization: Bearer KEY`,
 /// `x-api-key: KEY`, Azure's `api-key: KEY` (and, on Gemini paths, `x-goog-api-key` or `?key=`), the master key from the configuration or a virtual key from
-/// the store. A revoked key is refused from the moment it is revoked: keys are looked up per request.
+/// the ``KeyDirectory``, which reads no database. A key revoked through this gateway is refused from its next
+/// request; one revoked in another process (`routershift keys revoke`) within a second.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
 
     let masterKey: String?
-    let keys: any KeyStore
+    let keys: KeyDirectory
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -35,13 +36,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let masterKey, Secrets.constantTimeEquals(secret, masterKey) { return .master }
         let hash = Secrets.sha256Hex(secret)
-        let stored: VirtualKey?
-        do {
-            stored = try keys.key(hash: hash)
-        } catch {
-            throw GatewayError(.internalError, "The key store could not be read: \(error)")
-        }
-        guard let key = stored, Secrets.constantTimeEquals(key.hash, hash) else {
+        guard let key = keys.key(hash: hash), Secrets.constantTimeEquals(key.hash, hash) else {
             throw GatewayError(.authentication, "Invalid API key.", code: "invalid_api_key")
         }
         guard !key.isRevoked else {

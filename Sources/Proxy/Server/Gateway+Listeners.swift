@@ -29,7 +29,7 @@ extension Gateway {
     public func makeAdminRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
+        router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: keys))
         HealthRoutes(gateway: self).register(on: router)
         registerAdministration(on: router)
         return router

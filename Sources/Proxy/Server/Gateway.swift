@@ -21,6 +21,8 @@ public final class Gateway: Sendable {
     /// One reload at a time.
     let reloading = Mutex(())
     public let store: GatewayStore
+    /// Every virtual key in memory, for authentication without a database read.
+    public let keys: KeyDirectory
     public let routing: RoutingCore
     let upstream: UpstreamClient
     let admission: Admission
@@ -54,7 +56,7 @@ public final class Gateway: Sendable {
         configuration: GatewayConfiguration, logger: Logger, clock: any GatewayClock = SystemClock(),
         randomSeed: UInt64 = UInt64.random(in: 0...UInt64.max), configurationSource: ConfigurationSource? = nil,
         tracing: (tracer: any Tracer, exporter: any Service)? = nil
-    ) throws {
+    ) async throws {
         self.tracing = tracing
         let live = LiveConfiguration(configuration)
         self.live = live
@@ -62,6 +64,8 @@ public final class Gateway: Sendable {
         self.logger = logger
         self.clock = clock
         store = try GatewayStore(path: configuration.databasePath)
+        let keys = try await KeyDirectory.load(from: store)
+        self.keys = keys
         let certificate = try configuration.server.tls.map(ServingCertificate.init)
         self.certificate = certificate
         server = try Self.serverBuilder(
@@ -119,7 +123,7 @@ public final class Gateway: Sendable {
         }
         self.makeChat = makeChat
         let execution = AsyncTaskExecution(
-            chat: makeChat, keys: store, maxAttempts: configuration.server.asyncMaxAttempts)
+            chat: makeChat, keys: keys, maxAttempts: configuration.server.asyncMaxAttempts)
         asyncTasks = AsyncTaskRunner(
             store: store, settings: configuration.server, logger: logger, clock: clock, perform: execution.perform)
     }
@@ -166,7 +170,7 @@ public final class Gateway: Sendable {
         router.add(middleware: RequestIDMiddleware())
         if let tracing { router.add(middleware: RequestTracingMiddleware(tracer: tracing.tracer)) }
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: store))
+        router.add(middleware: AuthenticationMiddleware(masterKey: configuration.server.masterKey, keys: keys))
         HealthRoutes(gateway: self).register(on: router)
         if configuration.server.admin == nil { registerAdministration(on: router) }
         registerEndpoints(on: router)
@@ -195,9 +199,12 @@ public final class Gateway: Sendable {
         return router.buildResponder()
     }
 
-    /// The work the gateway does besides serving requests: the request log's writer, async tasks, cache upkeep.
+    /// The work the gateway does besides serving requests: the request log's writer, async tasks, the key
+    /// directory's refresh, cache upkeep.
     public var backgroundServices: [any Service] {
-        var services: [any Service] = [telemetry.log, asyncTasks]
+        var services: [any Service] = [
+            telemetry.log, asyncTasks, KeyDirectoryService(directory: keys, feed: store, clock: clock, logger: logger),
+        ]
         if let cache { services.append(CacheMaintenanceService(cache: cache, logger: logger)) }
         return services
     }

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// The gateway's SQLite database (GRDB `DatabasePool`, WAL): keys, cache entries and their index, the
-/// request log, async tasks. Each concern reaches it through a narrow protocol (``KeyStore``, ...) so a
-/// PostgreSQL store can be added beside it later.
+/// request log, async tasks, the change feed. Each concern reaches it through a narrow protocol; ``KeyStore``,
+/// ``KeyFeed`` and ``ChangeFeed`` are async, run their GRDB calls on ``StoreThreads``, and have a PostgreSQL
+/// implementation beside this one (``PostgresStore``).
 public final class GatewayStore: Sendable {
     public let database: DatabasePool
 
@@ -56,6 +57,7 @@ public final class GatewayStore: Sendable {
         registerFeedbackMigrations(&migrator)
         registerAuditMigrations(&migrator)
         registerCacheOpeningIndex(&migrator)
+        registerChangeFeedMigrations(&migrator)
         return migrator
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What `PATCH /admin/keys/{id}` and `routershift keys update` change on a key: a field left nil stays as it
 /// is, one set to `.some(nil)` is cleared (no limit, every model, no team). The secret, id and creation time
@@ -45,30 +44,5 @@ extension KeyDraft {
             name: key.name, team: key.team, models: key.models, rpm: key.rpm, tpm: key.tpm,
             maxParallel: key.maxParallel, budget: key.budget, budgetPeriod: key.budgetPeriod,
             cacheAudit: key.cacheAudit)
-    }
-}
-
-extension GatewayStore {
-    /// Makes `change` to the key with this id or secret prefix, in one transaction, once `check` accepts the
-    /// changed key; returns it, or nil if no key matched.
-    ///
-    /// - Throws: ``GatewayError`` 409 for a revoked key, or what `check` throws.
-    public func updateKey(
-        _ idOrPrefix: String, _ change: KeyChange, check: (VirtualKey) throws -> Void
-    ) throws -> VirtualKey? {
-        try database.write { db in
-            guard
-                let key = try VirtualKey.filter(Column("id") == idOrPrefix || Column("prefix") == idOrPrefix)
-                    .fetchOne(db)
-            else { return nil }
-            guard !key.isRevoked else {
-                throw GatewayError(
-                    .conflict, "The key `\(key.id)` is revoked; it cannot be changed.", code: "key_revoked")
-            }
-            let changed = try change.applied(to: key)
-            try check(changed)
-            if changed != key { try changed.update(db) }
-            return changed
-        }
     }
 }

@@ -79,24 +79,28 @@ public struct KeyDraft: Sendable {
     }
 }
 
-/// Issuing, finding, changing and revoking virtual keys.
+/// Issuing, finding, changing and revoking virtual keys: in SQLite (``GatewayStore``) or in PostgreSQL
+/// (``PostgresStore``), which pass one test suite.
 public protocol KeyStore: Sendable {
     /// Creates a key; the secret is returned once and never stored.
-    func createKey(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String)
-    func keys(includeRevoked: Bool) throws -> [VirtualKey]
+    func createKey(_ draft: KeyDraft, now: Double) async throws -> (key: VirtualKey, secret: String)
+    func keys(includeRevoked: Bool) async throws -> [VirtualKey]
     /// The key whose secret hashes to `hash`, revoked or not.
-    func key(hash: String) throws -> VirtualKey?
-    func key(id: String) throws -> VirtualKey?
+    func key(hash: String) async throws -> VirtualKey?
+    func key(id: String) async throws -> VirtualKey?
     /// Revokes the key with this id or secret prefix; returns it, or nil if none matched.
-    func revokeKey(_ idOrPrefix: String, now: Double) throws -> VirtualKey?
-    /// Changes the key with this id or secret prefix once `check` accepts the changed key; returns it, or nil
-    /// if none matched.
-    func updateKey(_ idOrPrefix: String, _ change: KeyChange, check: (VirtualKey) throws -> Void) throws
-        -> VirtualKey?
+    func revokeKey(_ idOrPrefix: String, now: Double) async throws -> VirtualKey?
+    /// Changes the key with this id or secret prefix once `check` accepts the changed key, in one transaction;
+    /// returns it, or nil if none matched.
+    ///
+    /// - Throws: ``GatewayError`` 409 for a revoked key, or what `check` throws.
+    func updateKey(_ idOrPrefix: String, _ change: KeyChange, check: @escaping @Sendable (VirtualKey) throws -> Void)
+        async throws -> VirtualKey?
 }
 
-extension GatewayStore: KeyStore {
-    public func createKey(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String) {
+extension VirtualKey {
+    /// A new key for `draft`, and its secret.
+    static func issue(_ draft: KeyDraft, now: Double) throws -> (key: VirtualKey, secret: String) {
         let secret = "sk-rs-" + ChatIdentifiers.random(40)
         let models = try draft.models.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let key = VirtualKey(
@@ -104,37 +108,71 @@ extension GatewayStore: KeyStore {
             prefix: String(secret.prefix(12)), team: draft.team, allowedModels: models, rpm: draft.rpm, tpm: draft.tpm,
             maxParallel: draft.maxParallel, budget: draft.budget, budgetPeriod: draft.budgetPeriod,
             createdAt: now, revokedAt: nil, cacheAudit: draft.cacheAudit)
-        try database.write { db in try key.insert(db) }
         return (key, secret)
     }
 
-    public func keys(includeRevoked: Bool) throws -> [VirtualKey] {
-        try database.read { db in
-            var request = VirtualKey.order(Column("created_at"))
-            if !includeRevoked { request = request.filter(Column("revoked_at") == nil) }
-            return try request.fetchAll(db)
-        }
+    /// The refusal of a change to a revoked key.
+    var revokedConflict: GatewayError {
+        GatewayError(.conflict, "The key `\(id)` is revoked; it cannot be changed.", code: "key_revoked")
+    }
+}
+
+extension GatewayStore: KeyStore {
+    public func createKey(_ draft: KeyDraft, now: Double) async throws -> (key: VirtualKey, secret: String) {
+        let issued = try VirtualKey.issue(draft, now: now)
+        try await StoreThreads.run { try self.database.write { db in try issued.key.insert(db) } }
+        return issued
     }
 
-    public func key(hash: String) throws -> VirtualKey? {
-        try database.read { db in try VirtualKey.filter(Column("hash") == hash).fetchOne(db) }
-    }
-
-    public func key(id: String) throws -> VirtualKey? {
-        try database.read { db in try VirtualKey.fetchOne(db, key: id) }
-    }
-
-    public func revokeKey(_ idOrPrefix: String, now: Double) throws -> VirtualKey? {
-        try database.write { db in
-            guard
-                var key = try VirtualKey.filter(Column("id") == idOrPrefix || Column("prefix") == idOrPrefix).fetchOne(
-                    db)
-            else { return nil }
-            if key.revokedAt == nil {
-                key.revokedAt = now
-                try key.update(db)
+    public func keys(includeRevoked: Bool) async throws -> [VirtualKey] {
+        try await StoreThreads.run {
+            try self.database.read { db in
+                var request = VirtualKey.order(Column("created_at"))
+                if !includeRevoked { request = request.filter(Column("revoked_at") == nil) }
+                return try request.fetchAll(db)
             }
-            return key
         }
+    }
+
+    public func key(hash: String) async throws -> VirtualKey? {
+        try await StoreThreads.run {
+            try self.database.read { db in try VirtualKey.filter(Column("hash") == hash).fetchOne(db) }
+        }
+    }
+
+    public func key(id: String) async throws -> VirtualKey? {
+        try await StoreThreads.run { try self.database.read { db in try VirtualKey.fetchOne(db, key: id) } }
+    }
+
+    public func revokeKey(_ idOrPrefix: String, now: Double) async throws -> VirtualKey? {
+        try await StoreThreads.run {
+            try self.database.write { db in
+                guard var key = try Self.key(db, idOrPrefix: idOrPrefix) else { return nil }
+                if key.revokedAt == nil {
+                    key.revokedAt = now
+                    try key.update(db)
+                }
+                return key
+            }
+        }
+    }
+
+    public func updateKey(
+        _ idOrPrefix: String, _ change: KeyChange, check: @escaping @Sendable (VirtualKey) throws -> Void
+    ) async throws -> VirtualKey? {
+        try await StoreThreads.run {
+            try self.database.write { db in
+                guard let key = try Self.key(db, idOrPrefix: idOrPrefix) else { return nil }
+                guard !key.isRevoked else { throw key.revokedConflict }
+                let changed = try change.applied(to: key)
+                try check(changed)
+                if changed != key { try changed.update(db) }
+                return changed
+            }
+        }
+    }
+
+    private static func key(_ db: Database, idOrPrefix: String) throws -> VirtualKey? {
+        try VirtualKey.filter(Column("id") == idOrPrefix || Column("prefix") == idOrPrefix).fetchOne(db)
     }
 }

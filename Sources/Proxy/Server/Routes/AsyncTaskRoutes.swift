@@ -82,7 +82,7 @@ struct AsyncTaskRoutes {
 struct AsyncTaskExecution: Sendable {
     /// A chat service on the configuration in force when the task runs.
     let chat: @Sendable () -> ChatService
-    let keys: any KeyStore
+    let keys: KeyDirectory
     let maxAttempts: Int
 
     func perform(_ task: AsyncTask) async -> AsyncTaskRunner.Outcome {
@@ -115,7 +115,7 @@ struct AsyncTaskExecution: Sendable {
 
     private func principal(of task: AsyncTask) throws -> Principal {
         if task.keyID == Principal.master.keyID { return .master }
-        guard let key = try keys.key(id: task.keyID), key.revokedAt == nil else {
+        guard let key = keys.key(id: task.keyID), key.revokedAt == nil else {
             throw GatewayError(
                 .authentication, "The key that created this task has been revoked.", code: "invalid_api_key")
         }
