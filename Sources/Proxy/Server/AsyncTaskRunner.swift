@@ -7,9 +7,12 @@ import Synchronization
 /// Runs async tasks in the background, oldest first and at most `server.async_workers` at once. It wakes
 /// when a task is submitted or finishes, and every second for tasks whose wait is over.
 ///
-/// On start it recovers the tasks a previous process left running: they go back to the queue, or fail once
-/// they have used `server.async_max_attempts`. A task whose run is cancelled (the gateway stopping hard) is
-/// left running for that recovery; on a graceful stop the runs in progress finish first.
+/// Each task it runs is claimed under a lease of ``leaseSeconds``, renewed every ``renewalSeconds`` while it
+/// runs. On start it recovers the tasks a stopped process left running: every running task when the store is
+/// this process's alone (SQLite), those whose lease has ended when instances share it (PostgreSQL), which it
+/// also looks for at every renewal. They go back to the queue, or fail once they have used
+/// `server.async_max_attempts`. A task whose run is cancelled (the gateway stopping hard) is left running for
+/// that recovery; on a graceful stop the runs in progress finish first.
 final class AsyncTaskRunner: Service, Sendable {
     /// What became of one run of a task.
     enum Outcome: Sendable {
@@ -22,6 +25,12 @@ final class AsyncTaskRunner: Service, Sendable {
     }
 
     private let store: any AsyncTaskStore
+    /// Whether no other process runs this store's tasks: then every running task at start is an orphan.
+    private let storeIsExclusive: Bool
+    /// Who claims tasks: this gateway instance.
+    private let owner: String
+    static let leaseSeconds = 30.0
+    static let renewalSeconds = 10.0
     private let settings: GatewayConfiguration.Server
     private let perform: @Sendable (AsyncTask) async -> Outcome
     private let logger: Logger
@@ -32,10 +41,13 @@ final class AsyncTaskRunner: Service, Sendable {
     private let active = Atomic<Int>(0)
 
     init(
-        store: any AsyncTaskStore, settings: GatewayConfiguration.Server, logger: Logger,
-        clock: any GatewayClock = SystemClock(), perform: @escaping @Sendable (AsyncTask) async -> Outcome
+        store: any AsyncTaskStore, storeIsExclusive: Bool, owner: String, settings: GatewayConfiguration.Server,
+        logger: Logger, clock: any GatewayClock = SystemClock(),
+        perform: @escaping @Sendable (AsyncTask) async -> Outcome
     ) {
         self.store = store
+        self.storeIsExclusive = storeIsExclusive
+        self.owner = owner
         self.clock = clock
         self.settings = settings
         self.logger = logger
@@ -47,17 +59,7 @@ final class AsyncTaskRunner: Service, Sendable {
     func wake() { continuation.yield() }
 
     func run() async throws {
-        let failure = GatewayError(
-            .upstreamFailed, "The gateway stopped while running this task, \(settings.asyncMaxAttempts) times.",
-            code: "task_interrupted")
-        let recovered = try store.recoverInterruptedTasks(
-            maxAttempts: settings.asyncMaxAttempts, failure: Data(failure.body(for: .openAI).serialized()),
-            now: clock.wallTime())
-        if recovered.requeued + recovered.failed > 0 {
-            logger.info(
-                "recovered async tasks",
-                metadata: ["requeued": "\(recovered.requeued)", "failed": "\(recovered.failed)"])
-        }
+        try await recover(expiredBefore: storeIsExclusive ? .greatestFiniteMagnitude : clock.wallTime())
         // Paced in real time; what is due is decided by the clock.
         let ticker = Task { [continuation] in
             while !Task.isCancelled {
@@ -67,9 +69,10 @@ final class AsyncTaskRunner: Service, Sendable {
         }
         defer { ticker.cancel() }
         var lastSweep = -Double.infinity
+        var lastRenewal = clock.now()
         await withDiscardingTaskGroup { group in
             for await _ in wakeups.cancelOnGracefulShutdown() {
-                while active.load(ordering: .relaxed) < settings.asyncWorkers, let task = claim() {
+                while active.load(ordering: .relaxed) < settings.asyncWorkers, let task = await claim() {
                     active.add(1, ordering: .relaxed)
                     group.addTask {
                         await self.execute(task)
@@ -77,17 +80,48 @@ final class AsyncTaskRunner: Service, Sendable {
                         self.wake()
                     }
                 }
+                if clock.now() - lastRenewal >= Self.renewalSeconds {
+                    lastRenewal = clock.now()
+                    await renewAndRecover()
+                }
                 if clock.now() - lastSweep > 60 {
                     lastSweep = clock.now()
-                    sweep()
+                    await sweep()
                 }
             }
         }
     }
 
-    private func claim() -> AsyncTask? {
+    /// Sends the tasks whose lease ended before `expiredBefore` back to the queue, or fails them.
+    private func recover(expiredBefore: Double) async throws {
+        let failure = GatewayError(
+            .upstreamFailed, "The gateway stopped while running this task, \(settings.asyncMaxAttempts) times.",
+            code: "task_interrupted")
+        let recovered = try await store.recoverInterruptedTasks(
+            expiredBefore: expiredBefore, maxAttempts: settings.asyncMaxAttempts,
+            failure: Data(failure.body(for: .openAI).serialized()), now: clock.wallTime())
+        if recovered.requeued + recovered.failed > 0 {
+            logger.info(
+                "recovered async tasks",
+                metadata: ["requeued": "\(recovered.requeued)", "failed": "\(recovered.failed)"])
+        }
+    }
+
+    /// Keeps this instance's claims, and takes back those of instances that stopped.
+    private func renewAndRecover() async {
         do {
-            return try store.claimNextTask(now: clock.wallTime())
+            let now = clock.wallTime()
+            _ = try await store.renewLeases(owner: owner, until: now + Self.leaseSeconds)
+            try await recover(expiredBefore: now)
+        } catch {
+            logger.error("could not renew async task leases", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func claim() async -> AsyncTask? {
+        do {
+            let now = clock.wallTime()
+            return try await store.claimNextTask(now: now, owner: owner, leaseUntil: now + Self.leaseSeconds)
         } catch {
             logger.error("could not claim an async task", metadata: ["error": "\(error)"])
             return nil
@@ -99,11 +133,14 @@ final class AsyncTaskRunner: Service, Sendable {
         do {
             switch outcome {
             case .finished(let status, let body):
-                try store.finishTask(
-                    id: task.id, status: (200..<300).contains(status) ? .succeeded : .failed, resultStatus: status,
-                    result: Data(body.serialized()), now: clock.wallTime())
+                let recorded = try await store.finishTask(
+                    id: task.id, owner: owner, status: (200..<300).contains(status) ? .succeeded : .failed,
+                    resultStatus: status, result: Data(body.serialized()), now: clock.wallTime())
+                if !recorded { logLostClaim(task) }
             case .retry(let delay):
-                try store.requeueTask(id: task.id, notBefore: clock.wallTime() + delay)
+                if try await !store.requeueTask(id: task.id, owner: owner, notBefore: clock.wallTime() + delay) {
+                    logLostClaim(task)
+                }
             case .interrupted:
                 break
             }
@@ -112,9 +149,16 @@ final class AsyncTaskRunner: Service, Sendable {
         }
     }
 
-    private func sweep() {
+    /// The task's lease ended while it ran (this instance was paused or cut off from the database for longer
+    /// than the lease) and another run owns it now; this run's outcome is dropped.
+    private func logLostClaim(_ task: AsyncTask) {
+        logger.warning(
+            "async task claimed again by another run; this outcome is dropped", metadata: ["task": "\(task.id)"])
+    }
+
+    private func sweep() async {
         do {
-            let deleted = try store.deleteFinishedTasks(before: clock.wallTime() - settings.asyncRetention)
+            let deleted = try await store.deleteFinishedTasks(before: clock.wallTime() - settings.asyncRetention)
             if deleted > 0 { logger.info("deleted expired async tasks", metadata: ["count": "\(deleted)"]) }
         } catch {
             logger.error("async task sweep failed", metadata: ["error": "\(error)"])

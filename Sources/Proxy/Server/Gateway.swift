@@ -36,6 +36,9 @@ public final class Gateway: Sendable {
     /// A chat service on the configuration in force.
     private let makeChat: @Sendable () -> ChatService
     let watcher = DisconnectWatcher()
+    /// This process among the instances sharing a database: host, process id and a random part (a restarted
+    /// process is another instance). It names the claims of async tasks.
+    public let instance: String
     /// Every time Proxy reads or waits on; tests pass one they move by hand.
     let clock: any GatewayClock
     let logger: Logger
@@ -124,8 +127,12 @@ public final class Gateway: Sendable {
         self.makeChat = makeChat
         let execution = AsyncTaskExecution(
             chat: makeChat, keys: keys, maxAttempts: configuration.server.asyncMaxAttempts)
+        let process = ProcessInfo.processInfo
+        let instance = "\(process.hostName):\(process.processIdentifier):\(ChatIdentifiers.random(6))"
+        self.instance = instance
         asyncTasks = AsyncTaskRunner(
-            store: store, settings: configuration.server, logger: logger, clock: clock, perform: execution.perform)
+            store: store, storeIsExclusive: true, owner: instance, settings: configuration.server, logger: logger,
+            clock: clock, perform: execution.perform)
     }
 
     /// The model groups of `configuration`, each deployment with its provider's adapter and its price; with

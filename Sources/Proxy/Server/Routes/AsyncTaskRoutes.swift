@@ -10,8 +10,8 @@ struct AsyncTaskRoutes {
 
     func register(on router: Router<GatewayContext>) {
         router.post("/v1/chat/completions/async") { request, context in try await submit(request, context: context) }
-        router.get("/v1/chat/completions/async/:id") { _, context in try status(context: context) }
-        router.get("/v1/chat/completions/async/:id/result") { _, context in try result(context: context) }
+        router.get("/v1/chat/completions/async/:id") { _, context in try await status(context: context) }
+        router.get("/v1/chat/completions/async/:id/result") { _, context in try await result(context: context) }
     }
 
     private func submit(_ request: Request, context: GatewayContext) async throws -> Response {
@@ -34,17 +34,17 @@ struct AsyncTaskRoutes {
             request: Data(body.serialized()),
             headers: Data(JSONValue.object(directives).serialized()), status: .queued, attempts: 0, createdAt: now,
             notBefore: now)
-        try gateway.store.enqueueTask(task)
+        try await gateway.store.enqueueTask(task)
         gateway.asyncTasks.wake()
         return jsonResponse(Self.describe(task), status: .accepted)
     }
 
-    private func status(context: GatewayContext) throws -> Response {
-        jsonResponse(Self.describe(try task(context: context)))
+    private func status(context: GatewayContext) async throws -> Response {
+        jsonResponse(Self.describe(try await task(context: context)))
     }
 
-    private func result(context: GatewayContext) throws -> Response {
-        let task = try task(context: context)
+    private func result(context: GatewayContext) async throws -> Response {
+        let task = try await task(context: context)
         guard let status = task.resultStatus, let result = task.result else {
             throw GatewayError(
                 .conflict, "Task \(task.id) is \(task.status.rawValue); its result is not ready.",
@@ -55,9 +55,9 @@ struct AsyncTaskRoutes {
             body: .init(byteBuffer: ByteBuffer(bytes: result)))
     }
 
-    private func task(context: GatewayContext) throws -> AsyncTask {
+    private func task(context: GatewayContext) async throws -> AsyncTask {
         let id = context.parameters.get("id") ?? ""
-        guard let task = try gateway.store.task(id: id, keyID: context.principal!.keyID) else {
+        guard let task = try await gateway.store.task(id: id, keyID: context.principal!.keyID) else {
             throw GatewayError(.notFound, "No task \(id).", code: "task_not_found")
         }
         return task

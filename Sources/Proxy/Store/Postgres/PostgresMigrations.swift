@@ -84,6 +84,29 @@ enum PostgresMigrations {
                 FOR EACH ROW EXECUTE FUNCTION routershift_key_changed()
                 """,
             ]),
+        Migration(
+            name: "v3-async-tasks",
+            statements: [
+                """
+                CREATE TABLE async_task (
+                    id text PRIMARY KEY,
+                    key_id text NOT NULL,
+                    model text NOT NULL,
+                    request bytea NOT NULL,
+                    headers bytea NOT NULL,
+                    status text NOT NULL,
+                    attempts bigint NOT NULL,
+                    created_at double precision NOT NULL,
+                    not_before double precision NOT NULL,
+                    started_at double precision,
+                    finished_at double precision,
+                    result_status bigint,
+                    result bytea,
+                    claimed_by text,
+                    lease_until double precision)
+                """,
+                "CREATE INDEX async_task_by_status ON async_task (status, not_before)",
+            ]),
     ]
 
     /// Applies the migrations `client`'s database lacks, each in its own transaction, under ``lock``.
