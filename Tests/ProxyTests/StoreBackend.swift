@@ -10,7 +10,7 @@ import Testing
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
 
-    typealias Store = KeyStore & KeyFeed & ChangeFeed & AsyncTaskStore
+    typealias Store = KeyStore & KeyFeed & ChangeFeed & AsyncTaskStore & RateWindowStore
 
     static let postgresURL = ProcessInfo.processInfo.environment["ROUTERSHIFT_TEST_POSTGRES_URL"]
 

@@ -58,6 +58,7 @@ public final class GatewayStore: Sendable {
         registerAuditMigrations(&migrator)
         registerCacheOpeningIndex(&migrator)
         registerChangeFeedMigrations(&migrator)
+        registerRateWindowMigrations(&migrator)
         return migrator
     }
 }

@@ -107,6 +107,17 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX async_task_by_status ON async_task (status, not_before)",
             ]),
+        Migration(
+            name: "v4-rate-window",
+            statements: [
+                """
+                CREATE TABLE rate_window (
+                    subject text NOT NULL,
+                    window_start double precision NOT NULL,
+                    count bigint NOT NULL,
+                    PRIMARY KEY (subject, window_start))
+                """
+            ]),
     ]
 
     /// Applies the migrations `client`'s database lacks, each in its own transaction, under ``lock``.

@@ -8,11 +8,13 @@ import PostgresNIO
 /// an advisory lock, so instances starting together do not race.
 public final class PostgresStore: Sendable {
     let client: PostgresClient
+    let url: PostgresURL
     let logger: Logger
     private let running: Task<Void, Never>
 
-    private init(client: PostgresClient, logger: Logger) {
+    private init(client: PostgresClient, url: PostgresURL, logger: Logger) {
         self.client = client
+        self.url = url
         self.logger = logger
         running = Task { await client.run() }
     }
@@ -29,7 +31,7 @@ public final class PostgresStore: Sendable {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(5)
         let store = PostgresStore(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), url: url, logger: logger)
         do {
             try await PostgresMigrations.migrate(store.client, logger: logger)
         } catch {
