@@ -30,8 +30,10 @@ ensure_postgres() {
         "${sudo_if_needed[@]}" chmod +x "$policy"
         added_policy=1
     fi
-    ensure_packages postgresql-15
+    local installed=0
+    ensure_packages postgresql-15 || installed=$?
     [ -z "$added_policy" ] || "${sudo_if_needed[@]}" rm -f "$policy"
+    return "$installed"
 }
 
 ensure_packages libopenblas-dev libsqlite3-dev pkg-config

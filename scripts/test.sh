@@ -22,9 +22,9 @@ swift build --build-tests
 echo "==> routershift model fetch" >&2
 .build/debug/routershift model fetch
 echo "==> private PostgreSQL cluster for the store tests (scripts/postgres.sh)" >&2
+trap './scripts/postgres.sh stop' EXIT
 ROUTERSHIFT_TEST_POSTGRES_URL="$(./scripts/postgres.sh start)"
 export ROUTERSHIFT_TEST_POSTGRES_URL
-trap './scripts/postgres.sh stop' EXIT
 echo "==> swift test" >&2
 swift test --skip-build
 

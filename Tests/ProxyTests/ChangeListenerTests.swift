@@ -15,7 +15,6 @@ import Testing
             let other = stores[1]
             let wakes = Shared(0)
             let listener = Task { await listening.listenForChanges { wakes.update { $0 += 1 } } }
-            defer { listener.cancel() }
             try await Self.expectWakes(1, wakes, "once listening")
 
             _ = try await other.createKey(KeyDraft(name: "elsewhere"), now: 1)
@@ -31,6 +30,8 @@ import Testing
             try await Self.expectWakes(3, wakes, "once listening again")
             _ = try await other.createKey(KeyDraft(name: "after"), now: 2)
             try await Self.expectWakes(4, wakes, "on a change after reconnecting")
+            listener.cancel()
+            await listener.value
         }
     }
 

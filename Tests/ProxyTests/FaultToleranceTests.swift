@@ -50,6 +50,7 @@ import Testing
                     ($0["name"]?.string ?? "", $0["breaker"]?.string ?? "")
                 })
             #expect(breakers == ["failing": "open", "hanging": "open", "healthy": "closed"])
+            #expect(state.body["instance"]?.string == live.gateway.instance, "whose breakers these are")
         }
     }
 }

@@ -74,6 +74,19 @@ import Testing
         }
     }
 
+    /// A database whose feed is behind what the reader applied (restored from a backup, or made anew under a
+    /// running gateway) is read again in full, not followed from a seq it will take long to reach.
+    @Test(arguments: StoreBackend.available) func aFeedBehindTheReaderIsReadInFull(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStores(count: 1) { stores in
+            _ = try await stores[0].createKey(KeyDraft(name: "only"), now: 1)
+            #expect(try await stores[0].keysChanged(after: 0)?.through == 1)
+            #expect(try await stores[0].keysChanged(after: 1)?.keys.isEmpty == true)
+            #expect(try await stores[0].keysChanged(after: 5) == nil, "the feed is at 1, the reader at 5")
+        }
+    }
+
     @Test(arguments: StoreBackend.available) func aPagedFeedIsReadToItsEnd(_ backend: StoreBackend) async throws {
         try await backend.withStores { stores in
             let (gateway, cli) = (stores[0], stores[1])

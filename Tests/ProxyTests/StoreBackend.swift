@@ -39,13 +39,21 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 url.database = name
                 return url
             }()
-            let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            let opened = await withTaskGroup(of: Result<PostgresStore, any Error>.self) { group in
                 for _ in 0..<count {
-                    group.addTask { try await PostgresStore.connect(to: url, logger: Logger(label: "test")) }
+                    group.addTask {
+                        do {
+                            return .success(try await PostgresStore.connect(to: url, logger: Logger(label: "test")))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
+                return await group.reduce(into: []) { $0.append($1) }
             }
+            let stores = opened.compactMap { try? $0.get() }
             do {
+                for result in opened { _ = try result.get() }
                 try await body(stores)
             } catch {
                 for store in stores { await store.close() }

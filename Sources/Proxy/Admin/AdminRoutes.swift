@@ -55,7 +55,7 @@ struct AdminRoutes {
             cacheAudit: try fields.bool("cache_audit"))
         try draft.validate(against: gateway.configuration)
         let (key, secret) = try await gateway.store.createKey(draft, now: gateway.clock.wallTime())
-        try await gateway.keys.refresh()
+        await refreshKeys()
         var json = Self.json(key)
         json["key"] = .string(secret)
         return jsonResponse(.object(json), status: .created)
@@ -95,7 +95,7 @@ struct AdminRoutes {
         else {
             throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
         }
-        try await gateway.keys.refresh()
+        await refreshKeys()
         return jsonResponse(.object(json(withSpend: key)))
     }
 
@@ -125,14 +125,26 @@ struct AdminRoutes {
         guard let key = try await gateway.store.revokeKey(id, now: gateway.clock.wallTime()) else {
             throw GatewayError(.notFound, "No key with id or prefix `\(id)`.", code: "key_not_found")
         }
-        try await gateway.keys.refresh()
+        await refreshKeys()
         return jsonResponse(.object(Self.json(key)))
+    }
+
+    /// Puts a key change this gateway just committed in force from the key's next request. The change is
+    /// durable whatever happens here: a failed refresh is logged, never answered as a failure (a created key's
+    /// secret is shown only once), and the directory's own refresh applies the change within a second.
+    private func refreshKeys() async {
+        do {
+            try await gateway.keys.refresh()
+        } catch {
+            gateway.logger.error("key directory refresh failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private func routingState() -> Response {
         let snapshot = gateway.routing.snapshot()
         let data = (try? JSONEncoder().encode(snapshot)).flatMap { try? JSONValue.parse($0) } ?? .array([])
-        return jsonResponse(["object": "list", "data": data])
+        // Breakers and latency statistics are this instance's own: the answer says whose they are.
+        return jsonResponse(["object": "list", "instance": .string(gateway.instance), "data": data])
     }
 
     /// A key with what it has spent in its budget period (`total` when it has no budget).

@@ -67,9 +67,19 @@ final class AsyncTaskRunner: Service, Sendable {
                 try? await Task.sleep(nanoseconds: 1_000_000_000)
             }
         }
-        defer { ticker.cancel() }
+        // Leases are renewed apart from the wake-up loop, until the runs in progress have finished: on a
+        // graceful stop the loop ends first, and a long run must not lose its task to another instance.
+        let renewer = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(Self.renewalSeconds))
+                if !Task.isCancelled { await renewAndRecover() }
+            }
+        }
+        defer {
+            ticker.cancel()
+            renewer.cancel()
+        }
         var lastSweep = -Double.infinity
-        var lastRenewal = clock.now()
         await withDiscardingTaskGroup { group in
             for await _ in wakeups.cancelOnGracefulShutdown() {
                 while active.load(ordering: .relaxed) < settings.asyncWorkers, let task = await claim() {
@@ -79,10 +89,6 @@ final class AsyncTaskRunner: Service, Sendable {
                         self.active.subtract(1, ordering: .relaxed)
                         self.wake()
                     }
-                }
-                if clock.now() - lastRenewal >= Self.renewalSeconds {
-                    lastRenewal = clock.now()
-                    await renewAndRecover()
                 }
                 if clock.now() - lastSweep > 60 {
                     lastSweep = clock.now()

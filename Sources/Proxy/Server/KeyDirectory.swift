@@ -59,8 +59,10 @@ public final class KeyDirectory: Sendable {
     @discardableResult
     public func refresh() async throws -> Int {
         guard let update = try await store.keysChanged(after: appliedChange) else {
+            // Replaced whatever it holds: a concurrent refresh that applied more is caught up by the next one,
+            // which reads the feed from this reload's point.
             let reloaded = try await Self.snapshot(store)
-            snapshot.withLock { current in if reloaded.applied >= current.applied { current = reloaded } }
+            snapshot.withLock { $0 = reloaded }
             return reloaded.byID.count
         }
         snapshot.withLock { current in

@@ -6,7 +6,8 @@ public protocol KeyFeed: Sendable {
     /// Every key, revoked ones included, and the newest change they include.
     func allKeys() async throws -> (through: Int64, keys: [VirtualKey])
     /// The keys changed after `seq`, each as it is now (nil for a key deleted), and the newest change read;
-    /// nil when changes after `seq` were pruned from the feed before they were read (read ``allKeys()`` then).
+    /// nil when changes after `seq` were pruned from the feed before they were read, or the feed is behind
+    /// `seq` (another database): read ``allKeys()`` then.
     func keysChanged(after seq: Int64) async throws -> (through: Int64, keys: [String: VirtualKey?])?
 }
 
@@ -27,6 +28,8 @@ extension GatewayStore: KeyFeed {
     private static func keysChanged(_ db: Database, after seq: Int64) throws -> (
         through: Int64, keys: [String: VirtualKey?]
     )? {
+        // A feed behind the reader is another database (restored, or made anew): read everything again.
+        guard try latestChange(db) >= seq else { return nil }
         var through = seq
         var changed = Set<String>()
         while true {

@@ -87,7 +87,7 @@ struct AsyncTaskExecution: Sendable {
 
     func perform(_ task: AsyncTask) async -> AsyncTaskRunner.Outcome {
         do {
-            let principal = try principal(of: task)
+            let principal = try await principal(of: task)
             var request = try OpenAIChatDecoding.request(try JSONValue.parse(task.request))
             request.stream = false
             var headers = HTTPFields()
@@ -113,8 +113,10 @@ struct AsyncTaskExecution: Sendable {
         }
     }
 
-    private func principal(of task: AsyncTask) throws -> Principal {
+    private func principal(of task: AsyncTask) async throws -> Principal {
         if task.keyID == Principal.master.keyID { return .master }
+        // A key created elsewhere a moment ago may not have reached this directory yet.
+        if keys.key(id: task.keyID) == nil { _ = try? await keys.refresh() }
         guard let key = keys.key(id: task.keyID), key.revokedAt == nil else {
             throw GatewayError(
                 .authentication, "The key that created this task has been revoked.", code: "invalid_api_key")

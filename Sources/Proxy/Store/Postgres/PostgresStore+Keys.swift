@@ -126,6 +126,7 @@ extension PostgresStore: KeyFeed {
 
     public func keysChanged(after seq: Int64) async throws -> (through: Int64, keys: [String: VirtualKey?])? {
         try await inSnapshot { connection in
+            guard try await Self.latestChange(connection, logger: self.logger) >= seq else { return nil }
             var through = seq
             var changed = Set<String>()
             while true {
