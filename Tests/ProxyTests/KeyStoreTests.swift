@@ -59,8 +59,9 @@ import Testing
         }
     }
 
-    /// Three stores opening one new database at once (three fleet instances starting together) all migrate it
-    /// without a conflict, and find the same keys.
+    /// Three stores opening one new database (three fleet instances starting together) all migrate it without a
+    /// conflict, and find the same keys. On PostgreSQL they connect at once, so their migrations race for the
+    /// advisory lock; on SQLite they open one after another (one machine, one process at a time here).
     @Test(arguments: StoreBackend.available) func storesOpeningAtOnceMigrateOnce(_ backend: StoreBackend) async throws {
         try await backend.withStores(count: 3) { stores in
             let created = try await stores[0].createKey(KeyDraft(name: "app"), now: 1)
